@@ -1,0 +1,181 @@
+"""The gRPC edges: thin servicers that convert, call the service layer, and convert back.
+
+Errors become gRPC status codes here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+
+import grpc
+
+from controlplane import convert
+from controlplane.errors import Busy, ControlPlaneError, InvalidParameter, NotFound
+from controlplane.service import ControlPlaneService
+from controlplane.store import StoreUnavailable
+from skiffapi.v1 import agent_pb2, agent_pb2_grpc, controlplane_pb2 as pb, controlplane_pb2_grpc
+from skiffcore.status import TaskStatus
+
+log = logging.getLogger("skiff.controlplane.api")
+
+_CODES = {
+    InvalidParameter: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    Busy: grpc.StatusCode.ABORTED,
+    StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+def _edge(method):
+    """Translate the service layer's errors into gRPC status codes."""
+
+    @functools.wraps(method)
+    def wrapper(self, request, context):
+        try:
+            return method(self, request, context)
+        except (ControlPlaneError, StoreUnavailable) as exc:
+            code = next((c for t, c in _CODES.items() if isinstance(exc, t)), grpc.StatusCode.INTERNAL)
+            context.abort(code, str(exc))
+
+    return wrapper
+
+
+class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
+    def __init__(self, service: ControlPlaneService):
+        self.service = service
+
+    @_edge
+    def CreateCluster(self, request, context):
+        return pb.CreateClusterResponse(cluster=convert.cluster_pb(
+            self.service.create_cluster(request.cluster_name)))
+
+    @_edge
+    def ListClusters(self, request, context):
+        return pb.ListClustersResponse(cluster_arns=[c.arn for c in self.service.list_clusters()])
+
+    @_edge
+    def DescribeClusters(self, request, context):
+        summaries, failures = self.service.describe_clusters(request.clusters)
+        return pb.DescribeClustersResponse(
+            clusters=[convert.cluster_pb(s.cluster, s) for s in summaries],
+            failures=[convert.failure_pb(f) for f in failures])
+
+    @_edge
+    def RegisterTaskDefinition(self, request, context):
+        try:
+            document = json.loads(request.task_definition_json)
+        except json.JSONDecodeError as exc:
+            raise InvalidParameter("taskDefinition", f"not valid JSON: {exc}") from exc
+        record = self.service.register_task_definition(document)
+        return pb.RegisterTaskDefinitionResponse(task_definition=convert.task_definition_pb(record))
+
+    @_edge
+    def DescribeTaskDefinition(self, request, context):
+        record = self.service.describe_task_definition(request.task_definition)
+        return pb.DescribeTaskDefinitionResponse(task_definition=convert.task_definition_pb(record))
+
+    @_edge
+    def ListTaskDefinitions(self, request, context):
+        return pb.ListTaskDefinitionsResponse(task_definition_arns=self.service.list_task_definitions(
+            request.family_prefix, request.status))
+
+    @_edge
+    def DeregisterTaskDefinition(self, request, context):
+        record = self.service.deregister_task_definition(request.task_definition)
+        return pb.DeregisterTaskDefinitionResponse(task_definition=convert.task_definition_pb(record))
+
+    @_edge
+    def RunTask(self, request, context):
+        tasks, failures = self.service.run_task(request.cluster, request.task_definition,
+                                                request.count, request.group, request.started_by)
+        return pb.RunTaskResponse(tasks=[convert.task_pb(t) for t in tasks],
+                                  failures=[convert.failure_pb(f) for f in failures])
+
+    @_edge
+    def StopTask(self, request, context):
+        task = self.service.stop_task(request.cluster, request.task, request.reason)
+        return pb.StopTaskResponse(task=convert.task_pb(task))
+
+    @_edge
+    def DescribeTasks(self, request, context):
+        tasks, failures = self.service.describe_tasks(request.cluster, request.tasks)
+        return pb.DescribeTasksResponse(tasks=[convert.task_pb(t) for t in tasks],
+                                        failures=[convert.failure_pb(f) for f in failures])
+
+    @_edge
+    def ListTasks(self, request, context):
+        tasks = self.service.list_tasks(request.cluster, request.family, request.container_instance,
+                                        request.desired_status)
+        return pb.ListTasksResponse(task_arns=[t.arn for t in tasks])
+
+    @_edge
+    def ListContainerInstances(self, request, context):
+        views, _ = self.service.instance_views(request.cluster)
+        status = request.status.upper()
+        return pb.ListContainerInstancesResponse(container_instance_arns=[
+            v.record.arn for v in views if not status or v.record.status == status])
+
+    @_edge
+    def DescribeContainerInstances(self, request, context):
+        views, failures = self.service.instance_views(request.cluster, request.container_instances)
+        return pb.DescribeContainerInstancesResponse(
+            container_instances=[convert.instance_pb(v.record, v) for v in views],
+            failures=[convert.failure_pb(f) for f in failures])
+
+
+class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
+    def __init__(self, service: ControlPlaneService, resend_interval: float = 5.0):
+        self.service = service
+        self.resend_interval = resend_interval
+
+    @_edge
+    def RegisterContainerInstance(self, request, context):
+        record = self.service.register_instance(
+            request.cluster, request.instance_id, request.name,
+            convert.resource_value(request.total_resources, "CPU"),
+            convert.resource_value(request.total_resources, "MEMORY"),
+            {a.name: a.value for a in request.attributes}, request.agent_version)
+        self.service.heartbeat(record.cluster, record.instance_id)
+        return agent_pb2.RegisterContainerInstanceResponse(
+            container_instance=convert.instance_pb(record))
+
+    @_edge
+    def Heartbeat(self, request, context):
+        self.service.heartbeat(request.cluster, request.instance_id)
+        return agent_pb2.HeartbeatResponse()
+
+    @_edge
+    def StreamAssignments(self, request, context):
+        """Send the complete task set now and after every change (level-triggered)."""
+        self.service.instance(request.cluster, request.instance_id)
+        changed = threading.Event()
+        changed.set()
+        cancel = self.service.watch_tasks(request.cluster, changed.set)
+        context.add_callback(changed.set)  # wake the loop when the agent goes away
+        last = None
+        try:
+            while context.is_active():
+                changed.wait(self.resend_interval)
+                changed.clear()
+                if not context.is_active():
+                    break
+                message = agent_pb2.Assignments(tasks=[
+                    convert.assignment_pb(task, spec)
+                    for task, spec in self.service.assignments(request.cluster, request.instance_id)])
+                encoded = message.SerializeToString(deterministic=True)
+                if encoded != last:
+                    last = encoded
+                    yield message
+        finally:
+            cancel()
+
+    @_edge
+    def ReportTaskState(self, request, context):
+        self.service.report_task_state(
+            request.cluster, request.instance_id, request.task_id, TaskStatus(request.status),
+            [convert.container_report(c) for c in request.containers], request.stop_code,
+            request.stopped_reason)
+        return agent_pb2.ReportTaskStateResponse()

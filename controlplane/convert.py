@@ -1,0 +1,131 @@
+"""Records to protobuf messages and back: the only place in the control plane (besides the
+gRPC edges) that knows the generated `skiff.v1` modules."""
+
+from __future__ import annotations
+
+import json
+
+from controlplane.model import (ARN_PREFIX, Cluster, ContainerInstanceRecord, TaskDefinitionRecord,
+                                TaskRecord)
+from controlplane.service import ClusterSummary, ContainerReport, Failure, InstanceView
+from controlplane.taskdef import TaskDefinitionSpec
+from skiffapi.v1 import agent_pb2, controlplane_pb2, types_pb2
+from skiffcore.status import TaskStatus
+
+
+def cluster_pb(cluster: Cluster, summary: ClusterSummary | None = None) -> controlplane_pb2.Cluster:
+    message = controlplane_pb2.Cluster(cluster_name=cluster.name, cluster_arn=cluster.arn,
+                                       status="ACTIVE")
+    if summary:
+        message.registered_container_instances_count = summary.registered_instances
+        message.running_tasks_count = summary.running_tasks
+        message.pending_tasks_count = summary.pending_tasks
+    return message
+
+
+def task_definition_pb(record: TaskDefinitionRecord) -> controlplane_pb2.TaskDefinition:
+    return controlplane_pb2.TaskDefinition(
+        task_definition_arn=record.arn, family=record.family, revision=record.revision,
+        status=record.status, document_json=json.dumps(record.document),
+        ignored_fields=record.ignored_fields, registered_at_ms=record.registered_at_ms,
+        deregistered_at_ms=record.deregistered_at_ms)
+
+
+def failure_pb(failure: Failure) -> types_pb2.Failure:
+    return types_pb2.Failure(arn=failure.arn, reason=failure.reason, detail=failure.detail)
+
+
+def binding_pb(binding: dict) -> types_pb2.NetworkBinding:
+    return types_pb2.NetworkBinding(bind_ip=binding.get("bind_ip", ""),
+                                    container_port=binding["container_port"],
+                                    host_port=binding["host_port"],
+                                    protocol=binding.get("protocol", "tcp"))
+
+
+def binding_dict(binding: types_pb2.NetworkBinding) -> dict:
+    return {"bind_ip": binding.bind_ip, "container_port": binding.container_port,
+            "host_port": binding.host_port, "protocol": binding.protocol or "tcp"}
+
+
+def task_pb(task: TaskRecord, instance_arn: str = "") -> types_pb2.Task:
+    message = types_pb2.Task(
+        task_arn=task.arn, task_id=task.task_id, cluster=task.cluster,
+        cluster_arn=Cluster(task.cluster).arn, task_definition_arn=task.task_definition_arn,
+        container_instance_id=task.instance_id,
+        container_instance_arn=instance_arn or
+        f"{ARN_PREFIX}:container-instance/{task.cluster}/{task.instance_id}",
+        last_status=int(task.status), desired_status=int(task.desired),
+        stop_code=task.stop_code, stopped_reason=task.stopped_reason, cpu=task.cpu,
+        memory=task.memory, group=task.group, started_by=task.started_by, launch_type="EC2",
+        created_at_ms=task.created_at_ms, started_at_ms=task.started_at_ms,
+        stopping_at_ms=task.stopping_at_ms, stopped_at_ms=task.stopped_at_ms,
+        version=task.version)
+    for c in task.containers:
+        container = message.containers.add(
+            container_arn=f"{ARN_PREFIX}:container/{task.cluster}/{task.task_id}/{c.name}",
+            name=c.name, image=c.image, runtime_id=c.runtime_id,
+            last_status=int(TaskStatus[c.last_status]), reason=c.reason, essential=c.essential,
+            cpu=c.cpu, memory=c.memory, memory_reservation=c.memory_reservation)
+        if c.exit_code is not None:
+            container.exit_code = c.exit_code
+        container.network_bindings.extend(binding_pb(b) for b in c.network_bindings)
+    return message
+
+
+def resources_pb(cpu: int, memory: int, ports: list[str]) -> list[types_pb2.Resource]:
+    return [types_pb2.Resource(name="CPU", type="INTEGER", integer_value=cpu),
+            types_pb2.Resource(name="MEMORY", type="INTEGER", integer_value=memory),
+            types_pb2.Resource(name="PORTS", type="STRINGSET",
+                               string_set_value=sorted(p.split("/")[0] for p in ports
+                                                       if p.endswith("/tcp"))),
+            types_pb2.Resource(name="PORTS_UDP", type="STRINGSET",
+                               string_set_value=sorted(p.split("/")[0] for p in ports
+                                                       if p.endswith("/udp")))]
+
+
+def instance_pb(record: ContainerInstanceRecord, view: InstanceView | None = None
+                ) -> types_pb2.ContainerInstance:
+    used_ports = [f"{port}/{proto}" for port, proto in sorted(record.used_ports)]
+    message = types_pb2.ContainerInstance(
+        container_instance_arn=record.arn, instance_id=record.instance_id, cluster=record.cluster,
+        name=record.name, status=record.status, agent_version=record.agent_version,
+        registered_at_ms=record.registered_at_ms,
+        attributes=[types_pb2.Attribute(name=k, value=v) for k, v in sorted(record.attributes.items())],
+        registered_resources=resources_pb(record.registered_cpu, record.registered_memory, []),
+        remaining_resources=resources_pb(record.remaining_cpu, record.remaining_memory, used_ports))
+    if view:
+        message.agent_connected = view.agent_connected
+        message.running_tasks_count = view.running_tasks
+        message.pending_tasks_count = view.pending_tasks
+    return message
+
+
+def resource_value(resources, name: str) -> int:
+    return next((r.integer_value for r in resources if r.name == name), 0)
+
+
+def assignment_pb(task: TaskRecord, spec: TaskDefinitionSpec) -> agent_pb2.TaskAssignment:
+    message = agent_pb2.TaskAssignment(task_id=task.task_id, task_arn=task.arn,
+                                       desired_status=int(task.desired),
+                                       network_mode=spec.network_mode)
+    for c in spec.containers:
+        message.containers.add(
+            name=c.name, image=c.image, cpu=c.cpu, memory=c.memory or 0,
+            memory_reservation=c.memory_reservation or 0, essential=c.essential,
+            command=list(c.command), entry_point=list(c.entry_point),
+            environment=[types_pb2.KeyValuePair(name=k, value=v) for k, v in c.environment],
+            port_mappings=[types_pb2.PortMapping(container_port=p.container_port,
+                                                 host_port=p.host_port, protocol=p.protocol)
+                           for p in c.port_mappings],
+            working_directory=c.working_directory or "",
+            docker_labels=[types_pb2.KeyValuePair(name=k, value=v) for k, v in c.docker_labels],
+            init_process_enabled=c.init_process_enabled)
+    return message
+
+
+def container_report(report: agent_pb2.ContainerReport) -> ContainerReport:
+    return ContainerReport(
+        name=report.name, status=TaskStatus(report.status or TaskStatus.PENDING),
+        exit_code=report.exit_code if report.HasField("exit_code") else None,
+        reason=report.reason, runtime_id=report.runtime_id,
+        network_bindings=tuple(binding_dict(b) for b in report.network_bindings))

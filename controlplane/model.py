@@ -1,0 +1,240 @@
+"""The control plane's records, as stored in etcd (JSON) and seen by the service layer.
+
+Plain dataclasses: only `convert.py` and the gRPC edges know protobuf. Every record read
+from the store carries `version` (its etcd mod_revision) so the write that follows can
+compare it (design invariant 3).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from skiffcore.status import TaskStatus
+
+ARN_PREFIX = "arn:skiff:ecs:local:000000000000"
+
+R = TypeVar("R", bound="Record")
+
+
+class Record:
+    """JSON encoding shared by every stored record; `version` is never stored."""
+
+    version: int
+
+    def encode(self) -> bytes:
+        data = dataclasses.asdict(self)  # type: ignore[call-overload]
+        data.pop("version", None)
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls: type[R], raw: bytes, version: int) -> R:
+        data = json.loads(raw)
+        return cls.from_dict(data, version)  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any], version: int) -> R:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names}, version=version)
+
+
+@dataclass
+class Cluster(Record):
+    name: str
+    created_at_ms: int = 0
+    version: int = 0
+
+    @property
+    def arn(self) -> str:
+        return f"{ARN_PREFIX}:cluster/{self.name}"
+
+
+@dataclass
+class TaskDefinitionRecord(Record):
+    family: str
+    revision: int
+    document: dict[str, Any]
+    ignored_fields: list[str] = field(default_factory=list)
+    status: str = "ACTIVE"
+    registered_at_ms: int = 0
+    deregistered_at_ms: int = 0
+    version: int = 0
+
+    @property
+    def arn(self) -> str:
+        return task_definition_arn(self.family, self.revision)
+
+
+def task_definition_arn(family: str, revision: int) -> str:
+    return f"{ARN_PREFIX}:task-definition/{family}:{revision}"
+
+
+@dataclass
+class FamilyRecord(Record):
+    """The last revision number handed out for a family (revisions are never reused)."""
+
+    family: str
+    last_revision: int = 0
+    version: int = 0
+
+
+@dataclass
+class ContainerRecord:
+    name: str
+    image: str
+    essential: bool = True
+    cpu: int = 0
+    memory: int = 0
+    memory_reservation: int = 0
+    last_status: str = TaskStatus.PENDING.name
+    exit_code: int | None = None
+    reason: str = ""
+    network_bindings: list[dict[str, Any]] = field(default_factory=list)
+    runtime_id: str = ""
+
+
+@dataclass
+class TaskRecord(Record):
+    task_id: str
+    cluster: str
+    task_definition_arn: str
+    instance_id: str
+    cpu: int
+    memory: int
+    containers: list[ContainerRecord]
+    last_status: str = TaskStatus.PENDING.name
+    desired_status: str = TaskStatus.RUNNING.name
+    stop_code: str = ""
+    stopped_reason: str = ""
+    group: str = ""
+    started_by: str = ""
+    created_at_ms: int = 0
+    started_at_ms: int = 0
+    stopping_at_ms: int = 0
+    stopped_at_ms: int = 0
+    version: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], version: int) -> "TaskRecord":
+        data = dict(data, containers=[ContainerRecord(**c) for c in data.get("containers", [])])
+        return super().from_dict(data, version)
+
+    @property
+    def arn(self) -> str:
+        return f"{ARN_PREFIX}:task/{self.cluster}/{self.task_id}"
+
+    @property
+    def status(self) -> TaskStatus:
+        return TaskStatus[self.last_status]
+
+    @property
+    def desired(self) -> TaskStatus:
+        return TaskStatus[self.desired_status]
+
+
+@dataclass
+class Reservation:
+    """What one task holds on an instance until it is STOPPED."""
+
+    cpu: int
+    memory: int
+    ports: list[str]  # "80/tcp"
+
+
+@dataclass
+class ContainerInstanceRecord(Record):
+    instance_id: str
+    cluster: str
+    name: str
+    registered_cpu: int
+    registered_memory: int
+    status: str = "ACTIVE"
+    attributes: dict[str, str] = field(default_factory=dict)
+    agent_version: str = ""
+    registered_at_ms: int = 0
+    # task id -> what it holds; released when the task is STOPPED (idempotent by task id).
+    reservations: dict[str, Reservation] = field(default_factory=dict)
+    version: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], version: int) -> "ContainerInstanceRecord":
+        data = dict(data, reservations={k: Reservation(**v)
+                                        for k, v in data.get("reservations", {}).items()})
+        return super().from_dict(data, version)
+
+    @property
+    def arn(self) -> str:
+        return f"{ARN_PREFIX}:container-instance/{self.cluster}/{self.instance_id}"
+
+    @property
+    def remaining_cpu(self) -> int:
+        return self.registered_cpu - sum(r.cpu for r in self.reservations.values())
+
+    @property
+    def remaining_memory(self) -> int:
+        return self.registered_memory - sum(r.memory for r in self.reservations.values())
+
+    @property
+    def used_ports(self) -> frozenset[tuple[int, str]]:
+        used = set()
+        for reservation in self.reservations.values():
+            for port in reservation.ports:
+                number, _, protocol = port.partition("/")
+                used.add((int(number), protocol))
+        return frozenset(used)
+
+
+class Keys:
+    """The etcd key layout, in one place.
+
+    /skiff/v1/clusters/<cluster>
+    /skiff/v1/families/<family>                        last revision handed out
+    /skiff/v1/taskdefs/<family>/<revision:08d>
+    /skiff/v1/tasks/<cluster>/<task id>
+    /skiff/v1/instances/<cluster>/<instance id>
+    /skiff/v1/sessions/<cluster>/<instance id>        leased: present while the agent heartbeats
+    """
+
+    ROOT = "/skiff/v1/"
+
+    @staticmethod
+    def cluster(name: str) -> str:
+        return f"{Keys.ROOT}clusters/{name}"
+
+    @staticmethod
+    def family(family: str) -> str:
+        return f"{Keys.ROOT}families/{family}"
+
+    @staticmethod
+    def taskdef(family: str, revision: int) -> str:
+        return f"{Keys.ROOT}taskdefs/{family}/{revision:08d}"
+
+    @staticmethod
+    def taskdefs(family: str = "") -> str:
+        return f"{Keys.ROOT}taskdefs/{family + '/' if family else ''}"
+
+    @staticmethod
+    def task(cluster: str, task_id: str) -> str:
+        return f"{Keys.ROOT}tasks/{cluster}/{task_id}"
+
+    @staticmethod
+    def tasks(cluster: str) -> str:
+        return f"{Keys.ROOT}tasks/{cluster}/"
+
+    @staticmethod
+    def instance(cluster: str, instance_id: str) -> str:
+        return f"{Keys.ROOT}instances/{cluster}/{instance_id}"
+
+    @staticmethod
+    def instances(cluster: str) -> str:
+        return f"{Keys.ROOT}instances/{cluster}/"
+
+    @staticmethod
+    def session(cluster: str, instance_id: str) -> str:
+        return f"{Keys.ROOT}sessions/{cluster}/{instance_id}"
+
+    @staticmethod
+    def sessions(cluster: str) -> str:
+        return f"{Keys.ROOT}sessions/{cluster}/"

@@ -1,0 +1,483 @@
+"""The service layer: ECS's operations on clusters, task definitions, tasks and instances.
+
+Every read-modify-write goes through `_retry`: read records with their versions, decide,
+then `store.commit(..., expect=versions)`; on `Conflict` read again (design invariant 3).
+Placement decisions come from the pure scheduler; this layer only feeds it a snapshot and
+commits its plan together with the resource reservations, in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, TypeVar
+
+from controlplane.errors import Busy, InvalidParameter, NotFound
+from controlplane.model import (Cluster, ContainerInstanceRecord, ContainerRecord, FamilyRecord,
+                                Keys, Reservation, TaskDefinitionRecord, TaskRecord,
+                                task_definition_arn)
+from controlplane.scheduler import ClusterSnapshot, InstanceSnapshot, TaskRequest, schedule
+from controlplane.store import ABSENT, Conflict, Store
+from controlplane.taskdef import TaskDefinitionError, TaskDefinitionSpec, parse_task_definition
+from skiffcore.status import StopCode, TaskStatus, advance
+
+log = logging.getLogger("skiff.controlplane")
+
+DEFAULT_CLUSTER = "default"
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+MAX_RUN_COUNT = 10
+SESSION_TTL_SECONDS = 15
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Failure:
+    arn: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ContainerReport:
+    """What an agent observed of one container."""
+
+    name: str
+    status: TaskStatus
+    exit_code: int | None = None
+    reason: str = ""
+    network_bindings: tuple[dict[str, Any], ...] = ()
+    runtime_id: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    cluster: Cluster
+    registered_instances: int
+    running_tasks: int
+    pending_tasks: int
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    record: ContainerInstanceRecord
+    agent_connected: bool
+    running_tasks: int
+    pending_tasks: int
+
+
+class ControlPlaneService:
+    def __init__(self, store: Store, now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+                 max_attempts: int = 50):
+        self.store = store
+        self.now_ms = now_ms
+        self.max_attempts = max_attempts
+        # Task definitions are immutable: parsed specs can be cached by ARN forever.
+        self._specs: dict[str, TaskDefinitionSpec] = {}
+
+    def _retry(self, attempt: Callable[[], T]) -> T:
+        """Run a read-decide-commit `attempt` until it commits without Conflict."""
+        for n in range(self.max_attempts):
+            try:
+                return attempt()
+            except Conflict:
+                time.sleep(random.uniform(0, 0.002 * (n + 1)))  # back off, de-synchronise
+        raise Busy("too many concurrent updates; try again")
+
+    # -- clusters -------------------------------------------------------------------------
+
+    def create_cluster(self, name: str) -> Cluster:
+        """Create a cluster; creating an existing one returns it (as ECS does)."""
+        name = name or DEFAULT_CLUSTER
+        if not CLUSTER_NAME.match(name):
+            raise InvalidParameter("clusterName", "up to 255 letters, numbers, hyphens and "
+                                                  f"underscores, got {name!r}")
+
+        def attempt() -> Cluster:
+            existing = self._cluster_record(name)
+            if existing:
+                return existing
+            cluster = Cluster(name, created_at_ms=self.now_ms())
+            self.store.commit(puts={Keys.cluster(name): cluster.encode()},
+                              expect={Keys.cluster(name): ABSENT})
+            return cluster
+
+        return self._retry(attempt)
+
+    def _cluster_record(self, name: str) -> Cluster | None:
+        entry = self.store.get(Keys.cluster(name))
+        return Cluster.decode(entry.value, entry.mod_revision) if entry else None
+
+    def cluster(self, name: str) -> Cluster:
+        """The named cluster; `default` exists without being created."""
+        name = _cluster_name(name)
+        record = self._cluster_record(name)
+        if record:
+            return record
+        if name == DEFAULT_CLUSTER:
+            return Cluster(DEFAULT_CLUSTER)
+        raise NotFound(f"cluster {name!r} not found")
+
+    def list_clusters(self) -> list[Cluster]:
+        clusters = {c.name: c for c in (Cluster.decode(e.value, e.mod_revision)
+                                        for e in self.store.list(Keys.ROOT + "clusters/"))}
+        clusters.setdefault(DEFAULT_CLUSTER, Cluster(DEFAULT_CLUSTER))
+        return sorted(clusters.values(), key=lambda c: c.name)
+
+    def describe_clusters(self, names: Iterable[str]) -> tuple[list[ClusterSummary], list[Failure]]:
+        summaries, failures = [], []
+        for name in list(names) or [DEFAULT_CLUSTER]:
+            try:
+                cluster = self.cluster(name)
+            except NotFound:
+                failures.append(Failure(name, "MISSING"))
+                continue
+            tasks = self._tasks(cluster.name)
+            summaries.append(ClusterSummary(
+                cluster, len(self.store.list(Keys.instances(cluster.name))),
+                sum(1 for t in tasks if t.status == TaskStatus.RUNNING),
+                sum(1 for t in tasks if t.status < TaskStatus.RUNNING)))
+        return summaries, failures
+
+    # -- task definitions -----------------------------------------------------------------
+
+    def register_task_definition(self, document: Any) -> TaskDefinitionRecord:
+        """Validate and store the next revision of the document's family."""
+        try:
+            spec = parse_task_definition(document)
+        except TaskDefinitionError as exc:
+            raise InvalidParameter("", str(exc)) from exc
+
+        def attempt() -> TaskDefinitionRecord:
+            entry = self.store.get(Keys.family(spec.family))
+            family = (FamilyRecord.decode(entry.value, entry.mod_revision) if entry
+                      else FamilyRecord(spec.family))
+            family.last_revision += 1
+            record = TaskDefinitionRecord(spec.family, family.last_revision, document,
+                                          list(spec.ignored_fields),
+                                          registered_at_ms=self.now_ms())
+            key = Keys.taskdef(spec.family, record.revision)
+            self.store.commit(
+                puts={Keys.family(spec.family): family.encode(), key: record.encode()},
+                expect={Keys.family(spec.family): entry.mod_revision if entry else ABSENT,
+                        key: ABSENT})
+            return record
+
+        return self._retry(attempt)
+
+    def describe_task_definition(self, reference: str) -> TaskDefinitionRecord:
+        """`family` (latest ACTIVE revision), `family:revision`, or an ARN."""
+        family, revision = _parse_taskdef_reference(reference)
+        if revision is None:
+            active = [r for r in self._revisions(family) if r.status == "ACTIVE"]
+            if not active:
+                raise NotFound(f"no ACTIVE task definition in family {family!r}")
+            return active[-1]
+        entry = self.store.get(Keys.taskdef(family, revision))
+        if entry is None:
+            raise NotFound(f"task definition {family}:{revision} not found")
+        return TaskDefinitionRecord.decode(entry.value, entry.mod_revision)
+
+    def _revisions(self, family: str = "") -> list[TaskDefinitionRecord]:
+        return [TaskDefinitionRecord.decode(e.value, e.mod_revision)
+                for e in self.store.list(Keys.taskdefs(family))]
+
+    def list_task_definitions(self, family_prefix: str = "", status: str = "ACTIVE") -> list[str]:
+        status = (status or "ACTIVE").upper()
+        if status not in ("ACTIVE", "INACTIVE", "ALL"):
+            raise InvalidParameter("status", f"must be ACTIVE, INACTIVE or ALL, got {status!r}")
+        return [r.arn for r in self._revisions()
+                if r.family.startswith(family_prefix) and status in ("ALL", r.status)]
+
+    def deregister_task_definition(self, reference: str) -> TaskDefinitionRecord:
+        family, revision = _parse_taskdef_reference(reference)
+        if revision is None:
+            raise InvalidParameter("taskDefinition", "deregister needs family:revision or an ARN")
+
+        def attempt() -> TaskDefinitionRecord:
+            record = self.describe_task_definition(f"{family}:{revision}")
+            if record.status == "INACTIVE":
+                return record
+            record.status = "INACTIVE"
+            record.deregistered_at_ms = self.now_ms()
+            self.store.commit(puts={Keys.taskdef(family, revision): record.encode()},
+                              expect={Keys.taskdef(family, revision): record.version})
+            return record
+
+        return self._retry(attempt)
+
+    def spec(self, arn_or_reference: str) -> TaskDefinitionSpec:
+        spec = self._specs.get(arn_or_reference)
+        if spec is None:
+            record = self.describe_task_definition(arn_or_reference)
+            spec = self._specs[record.arn] = parse_task_definition(record.document)
+        return spec
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    def run_task(self, cluster: str, task_definition: str, count: int = 1, group: str = "",
+                 started_by: str = "") -> tuple[list[TaskRecord], list[Failure]]:
+        """Place `count` tasks and reserve their resources in one transaction."""
+        count = count or 1
+        if not 1 <= count <= MAX_RUN_COUNT:
+            raise InvalidParameter("count", f"must be between 1 and {MAX_RUN_COUNT}, got {count}")
+        if not task_definition:
+            raise InvalidParameter("taskDefinition", "required")
+        cluster = self.cluster(cluster).name
+        record = self.describe_task_definition(task_definition)
+        if record.status != "ACTIVE":
+            raise InvalidParameter("taskDefinition", f"{record.family}:{record.revision} is INACTIVE")
+        spec = self.spec(record.arn)
+        group = group or f"family:{spec.family}"
+        requests = [TaskRequest(uuid.uuid4().hex, spec.required_cpu, spec.required_memory,
+                                tuple(spec.fixed_host_ports)) for _ in range(count)]
+
+        def attempt() -> tuple[list[TaskRecord], list[Failure]]:
+            instances = {i.instance_id: i for i in self._instances(cluster)}
+            connected = self._connected(cluster)
+            snapshot = ClusterSnapshot(tuple(
+                InstanceSnapshot(i.instance_id, i.remaining_cpu, i.remaining_memory, i.used_ports,
+                                 i.status, i.instance_id in connected)
+                for i in instances.values()))
+            plan = schedule(snapshot, requests)
+            by_id = {r.task_id: r for r in requests}
+            now = self.now_ms()
+            tasks, puts, expect = [], {}, {}
+            for placement in plan.placements:
+                request = by_id[placement.task_id]
+                task = TaskRecord(
+                    request.task_id, cluster, record.arn, placement.instance_id, request.cpu,
+                    request.memory, [ContainerRecord(c.name, c.image, c.essential, c.cpu,
+                                                     c.memory or 0, c.memory_reservation or 0)
+                                     for c in spec.containers],
+                    group=group, started_by=started_by, created_at_ms=now)
+                instance = instances[placement.instance_id]
+                instance.reservations[task.task_id] = Reservation(
+                    request.cpu, request.memory, [f"{p}/{proto}" for p, proto in request.fixed_ports])
+                key = Keys.task(cluster, task.task_id)
+                puts[key], expect[key] = task.encode(), ABSENT
+                tasks.append(task)
+            for instance_id in {p.instance_id for p in plan.placements}:
+                instance = instances[instance_id]
+                key = Keys.instance(cluster, instance_id)
+                puts[key], expect[key] = instance.encode(), instance.version
+            if puts:
+                self.store.commit(puts=puts, expect=expect)
+            failures = [Failure(record.arn, r.reason, r.detail) for r in plan.rejections]
+            return tasks, failures
+
+        tasks, failures = self._retry(attempt)
+        for task in tasks:
+            log.info("task %s (%s) placed on %s", task.task_id, record.arn, task.instance_id)
+        return tasks, failures
+
+    def task(self, cluster: str, reference: str) -> TaskRecord:
+        cluster = _cluster_name(cluster)
+        task_id = reference.rsplit("/", 1)[-1]
+        if not task_id:
+            raise InvalidParameter("task", "required")
+        entry = self.store.get(Keys.task(cluster, task_id))
+        if entry is None:
+            raise NotFound(f"task {task_id} not found in cluster {cluster}")
+        return TaskRecord.decode(entry.value, entry.mod_revision)
+
+    def _tasks(self, cluster: str) -> list[TaskRecord]:
+        return [TaskRecord.decode(e.value, e.mod_revision) for e in self.store.list(Keys.tasks(cluster))]
+
+    def stop_task(self, cluster: str, reference: str, reason: str = "") -> TaskRecord:
+        """Set desiredStatus STOPPED; the agent stops the containers and reports STOPPED."""
+
+        def attempt() -> TaskRecord:
+            task = self.task(cluster, reference)
+            if task.desired == TaskStatus.STOPPED:
+                return task
+            task.desired_status = TaskStatus.STOPPED.name
+            task.stop_code = task.stop_code or StopCode.USER_INITIATED
+            task.stopped_reason = task.stopped_reason or reason or "Task stopped by user"
+            task.stopping_at_ms = self.now_ms()
+            self.store.commit(puts={Keys.task(task.cluster, task.task_id): task.encode()},
+                              expect={Keys.task(task.cluster, task.task_id): task.version})
+            return task
+
+        return self._retry(attempt)
+
+    def describe_tasks(self, cluster: str, references: Iterable[str]
+                       ) -> tuple[list[TaskRecord], list[Failure]]:
+        tasks, failures = [], []
+        for reference in references:
+            try:
+                tasks.append(self.task(cluster, reference))
+            except NotFound:
+                failures.append(Failure(reference, "MISSING"))
+        return tasks, failures
+
+    def list_tasks(self, cluster: str, family: str = "", container_instance: str = "",
+                   desired_status: str = "RUNNING") -> list[TaskRecord]:
+        """ECS semantics: by default the tasks whose desiredStatus is RUNNING."""
+        desired = (desired_status or "RUNNING").upper()
+        if desired not in ("RUNNING", "PENDING", "STOPPED"):
+            raise InvalidParameter("desiredStatus", f"must be RUNNING, PENDING or STOPPED, "
+                                                    f"got {desired_status!r}")
+        cluster = self.cluster(cluster).name
+        instance_id = container_instance.rsplit("/", 1)[-1]
+        return [t for t in self._tasks(cluster)
+                if t.desired_status == desired
+                and (not family or t.task_definition_arn.rsplit("/", 1)[-1].split(":")[0] == family)
+                and (not instance_id or t.instance_id == instance_id)]
+
+    # -- container instances --------------------------------------------------------------
+
+    def _instances(self, cluster: str) -> list[ContainerInstanceRecord]:
+        return [ContainerInstanceRecord.decode(e.value, e.mod_revision)
+                for e in self.store.list(Keys.instances(cluster))]
+
+    def _connected(self, cluster: str) -> set[str]:
+        return {e.key.rsplit("/", 1)[-1] for e in self.store.list(Keys.sessions(cluster))}
+
+    def instance_views(self, cluster: str, references: Iterable[str] | None = None
+                       ) -> tuple[list[InstanceView], list[Failure]]:
+        """Instances with their connection state and task counts (all when references is None)."""
+        cluster = self.cluster(cluster).name
+        records = {i.instance_id: i for i in self._instances(cluster)}
+        connected = self._connected(cluster)
+        tasks = self._tasks(cluster)
+        wanted = (list(records) if references is None
+                  else [r.rsplit("/", 1)[-1] for r in references])
+        views, failures = [], []
+        for instance_id in wanted:
+            record = records.get(instance_id)
+            if record is None:
+                failures.append(Failure(instance_id, "MISSING"))
+                continue
+            mine = [t for t in tasks if t.instance_id == instance_id]
+            views.append(InstanceView(
+                record, instance_id in connected,
+                sum(1 for t in mine if t.status == TaskStatus.RUNNING),
+                sum(1 for t in mine if t.status < TaskStatus.RUNNING)))
+        return views, failures
+
+    def register_instance(self, cluster: str, instance_id: str, name: str, cpu: int, memory: int,
+                          attributes: dict[str, str], agent_version: str) -> ContainerInstanceRecord:
+        """Register a new instance, or refresh a known one (its reservations are kept)."""
+        cluster = self.cluster(cluster).name
+        if cpu <= 0 or memory <= 0:
+            raise InvalidParameter("totalResources", "CPU and MEMORY must be positive")
+        instance_id = instance_id or uuid.uuid4().hex
+
+        def attempt() -> ContainerInstanceRecord:
+            key = Keys.instance(cluster, instance_id)
+            entry = self.store.get(key)
+            if entry:
+                record = ContainerInstanceRecord.decode(entry.value, entry.mod_revision)
+                record.name, record.registered_cpu, record.registered_memory = name, cpu, memory
+                record.attributes, record.agent_version = attributes, agent_version
+            else:
+                record = ContainerInstanceRecord(instance_id, cluster, name, cpu, memory,
+                                                 attributes=attributes, agent_version=agent_version,
+                                                 registered_at_ms=self.now_ms())
+            self.store.commit(puts={key: record.encode()},
+                              expect={key: entry.mod_revision if entry else ABSENT})
+            return record
+
+        record = self._retry(attempt)
+        log.info("container instance %s (%s) registered in %s", record.instance_id, name, cluster)
+        return record
+
+    def instance(self, cluster: str, instance_id: str) -> ContainerInstanceRecord:
+        entry = self.store.get(Keys.instance(_cluster_name(cluster), instance_id))
+        if entry is None:
+            raise NotFound(f"container instance {instance_id} not found in cluster {cluster}")
+        return ContainerInstanceRecord.decode(entry.value, entry.mod_revision)
+
+    def heartbeat(self, cluster: str, instance_id: str, ttl: int = SESSION_TTL_SECONDS) -> None:
+        """Keep the instance's session key alive (a leased key: it vanishes without heartbeats)."""
+        self.instance(cluster, instance_id)  # NotFound tells the agent to register again
+        key = Keys.session(_cluster_name(cluster), instance_id)
+        entry = self.store.get(key)
+        if entry and self.store.refresh_lease(json.loads(entry.value)["lease"]):
+            return
+        lease = self.store.grant_lease(ttl)
+        self.store.commit(puts={key: json.dumps({"lease": lease}).encode()}, lease=lease)
+
+    def assignments(self, cluster: str, instance_id: str
+                    ) -> list[tuple[TaskRecord, TaskDefinitionSpec]]:
+        """Every task placed on the instance that is not STOPPED yet, with its definition."""
+        cluster = _cluster_name(cluster)
+        tasks = [t for t in self._tasks(cluster)
+                 if t.instance_id == instance_id and t.status != TaskStatus.STOPPED]
+        return [(t, self.spec(t.task_definition_arn)) for t in tasks]
+
+    def report_task_state(self, cluster: str, instance_id: str, task_id: str, status: TaskStatus,
+                          containers: Iterable[ContainerReport] = (), stop_code: str = "",
+                          stopped_reason: str = "") -> TaskRecord:
+        """Apply what an agent observed. Statuses only move forward; STOPPED frees resources."""
+        reports = {c.name: c for c in containers}
+
+        def attempt() -> TaskRecord:
+            task = self.task(cluster, task_id)
+            if task.instance_id != instance_id:
+                raise InvalidParameter("taskId", f"task {task_id} is not on instance {instance_id}")
+            if task.status == TaskStatus.STOPPED:
+                return task
+            now = self.now_ms()
+            for container in task.containers:
+                report = reports.get(container.name)
+                if report is None:
+                    continue
+                container.last_status = advance(TaskStatus[container.last_status], report.status).name
+                container.exit_code = report.exit_code if report.exit_code is not None else container.exit_code
+                container.reason = report.reason or container.reason
+                container.network_bindings = list(report.network_bindings) or container.network_bindings
+                container.runtime_id = report.runtime_id or container.runtime_id
+            new_status = advance(task.status, status)
+            task.last_status = new_status.name
+            if status == TaskStatus.RUNNING and not task.started_at_ms:
+                task.started_at_ms = now
+            puts = {Keys.task(task.cluster, task.task_id): task}
+            expect = {Keys.task(task.cluster, task.task_id): task.version}
+            if new_status == TaskStatus.STOPPED:
+                task.desired_status = TaskStatus.STOPPED.name
+                task.stop_code = task.stop_code or stop_code
+                task.stopped_reason = task.stopped_reason or stopped_reason
+                task.stopped_at_ms = now
+                task.stopping_at_ms = task.stopping_at_ms or now
+                instance = self.instance(task.cluster, instance_id)
+                if instance.reservations.pop(task.task_id, None) is not None:
+                    key = Keys.instance(task.cluster, instance_id)
+                    puts[key], expect[key] = instance, instance.version
+            self.store.commit(puts={k: v.encode() for k, v in puts.items()}, expect=expect)
+            return task
+
+        return self._retry(attempt)
+
+    def watch_tasks(self, cluster: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` after any change to the cluster's tasks; returns a cancel function."""
+        return self.store.watch_prefix(Keys.tasks(_cluster_name(cluster)), callback)
+
+
+def _cluster_name(name: str) -> str:
+    name = (name or DEFAULT_CLUSTER).rsplit("/", 1)[-1]
+    if not CLUSTER_NAME.match(name):
+        raise InvalidParameter("cluster", f"invalid cluster name {name!r}")
+    return name
+
+
+TASKDEF_REFERENCE = re.compile(r"^(?:arn:[^/]+:task-definition/)?([A-Za-z0-9_-]{1,255})(?::(\d+))?$")
+
+
+def _parse_taskdef_reference(reference: str) -> tuple[str, int | None]:
+    match = TASKDEF_REFERENCE.match(reference or "")
+    if not match:
+        raise InvalidParameter("taskDefinition", f"expected family, family:revision or an ARN, "
+                                                 f"got {reference!r}")
+    family, revision = match.groups()
+    return family, int(revision) if revision else None
+
+
+__all__ = ["ControlPlaneService", "Failure", "ContainerReport", "ClusterSummary", "InstanceView",
+           "DEFAULT_CLUSTER", "task_definition_arn"]

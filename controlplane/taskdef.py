@@ -1,0 +1,942 @@
+"""Parse and validate an ECS task definition (pure: no I/O).
+
+Input is the JSON object you would give ``aws ecs register-task-definition
+--cli-input-json file://x.json`` (RegisterTaskDefinition's request shape). Output is a frozen
+:class:`TaskDefinitionSpec`, or a :class:`TaskDefinitionError` that lists *every* problem found,
+each naming the field path (``containerDefinitions[1].portMappings[0].hostPort: ...``).
+
+Supported (applied by Skiff):
+
+* task level: ``family``, ``containerDefinitions``, ``cpu`` (``"1024"``, ``1024``, ``"1 vCPU"``,
+  ``".25 vCPU"``; stored as CPU units), ``memory`` (``"512"``, ``512``, ``"2 GB"``; stored as MiB),
+  ``networkMode`` (``bridge``, the default, or ``host``; ``awsvpc`` and ``none`` are rejected).
+* per container: ``name``, ``image``, ``cpu``, ``memory``, ``memoryReservation``, ``essential``
+  (default true), ``command``, ``entryPoint``, ``environment``, ``portMappings``
+  (``containerPort``, ``hostPort``: fixed, or 0/absent for a dynamic port in bridge mode, absent or
+  equal to ``containerPort`` in host mode; ``protocol`` ``tcp`` (default) or ``udp``),
+  ``workingDirectory``, ``dockerLabels``, ``linuxParameters.initProcessEnabled``.
+
+Ignored (accepted, kept in :attr:`TaskDefinitionSpec.raw_document`, reported in
+:attr:`TaskDefinitionSpec.ignored_fields` as dotted paths): every other field of ECS's model, e.g.
+``volumes``, ``tags``, ``requiresCompatibilities``, ``containerDefinitions[0].healthCheck``,
+``containerDefinitions[0].logConfiguration``, ``containerDefinitions[1].linuxParameters.capabilities``,
+``containerDefinitions[0].portMappings[0].appProtocol``. Their JSON type is checked (as the AWS
+CLI does) but not their content. A field whose value is an empty list or object (``"volumes": []``)
+asks for nothing, so it is not reported. A field ECS does not know (top level, container
+definition, port mapping, environment entry, linuxParameters) is an error, as it is for ECS; so are
+the keys only ``describe-task-definition`` output has (``taskDefinitionArn``, ``revision``, ...).
+
+Example::
+
+    spec = parse_task_definition({"family": "web", "containerDefinitions": [
+        {"name": "nginx", "image": "nginx:1.27", "memory": 128, "portMappings": [{"containerPort": 80}]}]})
+    assert spec.containers[0].port_mappings[0] == PortMapping(container_port=80, host_port=0)
+
+The known field names come from botocore's ECS service model (``ecs/2014-11-13``, botocore 1.43).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+__all__ = [
+    "ECS_CONTAINER_DEFINITION_FIELDS",
+    "ECS_KEY_VALUE_PAIR_FIELDS",
+    "ECS_LINUX_PARAMETERS_FIELDS",
+    "ECS_PORT_MAPPING_FIELDS",
+    "ECS_TASK_DEFINITION_FIELDS",
+    "MAX_CONTAINERS",
+    "SUPPORTED_NETWORK_MODES",
+    "ContainerDefinition",
+    "FieldError",
+    "PortMapping",
+    "TaskDefinitionError",
+    "TaskDefinitionSpec",
+    "parse_task_definition",
+]
+
+# --------------------------------------------------------------------------------------------
+# ECS's model (botocore data/ecs/2014-11-13/service-2.json): member name -> JSON kind.
+# Kinds: "string", "integer", "boolean", "list", "object" (structure or map).
+
+_TASK_FIELD_KINDS: Mapping[str, str] = {
+    "family": "string",
+    "taskRoleArn": "string",
+    "executionRoleArn": "string",
+    "networkMode": "string",
+    "containerDefinitions": "list",
+    "volumes": "list",
+    "placementConstraints": "list",
+    "requiresCompatibilities": "list",
+    "cpu": "string",
+    "memory": "string",
+    "tags": "list",
+    "pidMode": "string",
+    "ipcMode": "string",
+    "proxyConfiguration": "object",
+    "inferenceAccelerators": "list",
+    "ephemeralStorage": "object",
+    "runtimePlatform": "object",
+    "enableFaultInjection": "boolean",
+}
+
+_CONTAINER_FIELD_KINDS: Mapping[str, str] = {
+    "name": "string",
+    "image": "string",
+    "repositoryCredentials": "object",
+    "cpu": "integer",
+    "memory": "integer",
+    "memoryReservation": "integer",
+    "links": "list",
+    "portMappings": "list",
+    "essential": "boolean",
+    "restartPolicy": "object",
+    "entryPoint": "list",
+    "command": "list",
+    "environment": "list",
+    "environmentFiles": "list",
+    "mountPoints": "list",
+    "volumesFrom": "list",
+    "linuxParameters": "object",
+    "secrets": "list",
+    "dependsOn": "list",
+    "startTimeout": "integer",
+    "stopTimeout": "integer",
+    "versionConsistency": "string",
+    "hostname": "string",
+    "user": "string",
+    "workingDirectory": "string",
+    "disableNetworking": "boolean",
+    "privileged": "boolean",
+    "readonlyRootFilesystem": "boolean",
+    "dnsServers": "list",
+    "dnsSearchDomains": "list",
+    "extraHosts": "list",
+    "dockerSecurityOptions": "list",
+    "interactive": "boolean",
+    "pseudoTerminal": "boolean",
+    "dockerLabels": "object",
+    "ulimits": "list",
+    "logConfiguration": "object",
+    "healthCheck": "object",
+    "systemControls": "list",
+    "resourceRequirements": "list",
+    "firelensConfiguration": "object",
+    "credentialSpecs": "list",
+}
+
+_PORT_MAPPING_FIELD_KINDS: Mapping[str, str] = {
+    "containerPort": "integer",
+    "hostPort": "integer",
+    "protocol": "string",
+    "name": "string",
+    "appProtocol": "string",
+    "containerPortRange": "string",
+}
+
+_KEY_VALUE_PAIR_FIELD_KINDS: Mapping[str, str] = {"name": "string", "value": "string"}
+
+_LINUX_PARAMETERS_FIELD_KINDS: Mapping[str, str] = {
+    "capabilities": "object",
+    "devices": "list",
+    "initProcessEnabled": "boolean",
+    "sharedMemorySize": "integer",
+    "tmpfs": "list",
+    "maxSwap": "integer",
+    "swappiness": "integer",
+}
+
+ECS_TASK_DEFINITION_FIELDS: frozenset[str] = frozenset(_TASK_FIELD_KINDS)
+ECS_CONTAINER_DEFINITION_FIELDS: frozenset[str] = frozenset(_CONTAINER_FIELD_KINDS)
+ECS_PORT_MAPPING_FIELDS: frozenset[str] = frozenset(_PORT_MAPPING_FIELD_KINDS)
+ECS_KEY_VALUE_PAIR_FIELDS: frozenset[str] = frozenset(_KEY_VALUE_PAIR_FIELD_KINDS)
+ECS_LINUX_PARAMETERS_FIELDS: frozenset[str] = frozenset(_LINUX_PARAMETERS_FIELD_KINDS)
+
+# What Skiff applies; every other known field is ignored (and reported).
+_SUPPORTED_TASK_FIELDS = frozenset({"family", "containerDefinitions", "cpu", "memory", "networkMode"})
+_SUPPORTED_CONTAINER_FIELDS = frozenset(
+    {
+        "name",
+        "image",
+        "cpu",
+        "memory",
+        "memoryReservation",
+        "essential",
+        "command",
+        "entryPoint",
+        "environment",
+        "portMappings",
+        "workingDirectory",
+        "dockerLabels",
+        "linuxParameters",  # only its initProcessEnabled; other sub-fields are ignored
+    }
+)
+_SUPPORTED_PORT_MAPPING_FIELDS = frozenset({"containerPort", "hostPort", "protocol"})
+_SUPPORTED_LINUX_PARAMETERS_FIELDS = frozenset({"initProcessEnabled"})
+
+ECS_NETWORK_MODES = ("bridge", "host", "awsvpc", "none")
+SUPPORTED_NETWORK_MODES = ("bridge", "host")
+PROTOCOLS = ("tcp", "udp")
+
+MAX_CONTAINERS = 10  # ECS quota: container definitions per task definition
+MIN_CONTAINER_MEMORY_MIB = 6  # Docker >= 20.10 refuses a hard limit below 6 MiB
+TASK_CPU_RANGE = (128, 196608)  # ECS, EC2/external launch type: 0.125 .. 192 vCPU
+CPU_UNITS_PER_VCPU = 1024
+MIB_PER_GB = 1024
+
+_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,255}", re.ASCII)
+
+# Docker image reference grammar (distribution/reference), sha256 digests only (as ECS).
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|-+)"
+_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])"
+_DOMAIN = rf"{_HOST}(?::[0-9]+)?"
+_IMAGE_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_IMAGE_RE = re.compile(
+    rf"(?P<name>{_IMAGE_NAME})(?::(?P<tag>[\w][\w.-]{{0,127}}))?(?:@(?P<digest>sha256:[a-f0-9]{{64}}))?",
+    re.ASCII,
+)
+_IMAGE_NAME_MAX = 255  # Docker and ECS: the name (everything before ':tag' / '@digest')
+_IMAGE_MAX = 255 + 1 + 128 + 1 + 71
+
+_VCPU_RE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*vcpus?\s*", re.ASCII | re.IGNORECASE)
+_GB_RE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*gb\s*", re.ASCII | re.IGNORECASE)
+_INT_RE = re.compile(r"\s*\d+\s*", re.ASCII)
+
+
+# --------------------------------------------------------------------------------------------
+# The model.
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    """One ``portMappings`` entry. ``host_port`` 0 means a dynamic host port (bridge mode)."""
+
+    container_port: int
+    host_port: int
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class ContainerDefinition:
+    """The applied part of one ``containerDefinitions`` entry."""
+
+    name: str
+    image: str
+    cpu: int = 0
+    memory: int | None = None
+    memory_reservation: int | None = None
+    essential: bool = True
+    command: tuple[str, ...] = ()
+    entry_point: tuple[str, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    port_mappings: tuple[PortMapping, ...] = ()
+    working_directory: str | None = None
+    docker_labels: tuple[tuple[str, str], ...] = ()
+    init_process_enabled: bool = False
+
+    @property
+    def reserved_memory(self) -> int:
+        """MiB this container takes from an instance: memoryReservation, else memory, else 0."""
+        if self.memory_reservation is not None:
+            return self.memory_reservation
+        return self.memory if self.memory is not None else 0
+
+
+@dataclass(frozen=True)
+class TaskDefinitionSpec:
+    """A validated task definition.
+
+    ``cpu`` is in CPU units and ``memory`` in MiB (task level, ``None`` when not given).
+    ``raw_document`` is a deep copy of the input (with the ignored fields); treat it as
+    read-only. It takes no part in equality or hashing.
+    """
+
+    family: str
+    containers: tuple[ContainerDefinition, ...]
+    network_mode: str = "bridge"
+    cpu: int | None = None
+    memory: int | None = None
+    ignored_fields: tuple[str, ...] = ()
+    raw_document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def required_cpu(self) -> int:
+        """CPU units to reserve: task-level cpu if set, else the sum of the containers' cpu."""
+        if self.cpu is not None:
+            return self.cpu
+        return sum(c.cpu for c in self.containers)
+
+    @property
+    def required_memory(self) -> int:
+        """MiB to reserve: task-level memory if set, else the sum of the containers' reserved memory."""
+        if self.memory is not None:
+            return self.memory
+        return sum(c.reserved_memory for c in self.containers)
+
+    @property
+    def fixed_host_ports(self) -> tuple[tuple[int, str], ...]:
+        """(hostPort, protocol) of every mapping with a fixed host port, in document order."""
+        return tuple(
+            (pm.host_port, pm.protocol)
+            for c in self.containers
+            for pm in c.port_mappings
+            if pm.host_port != 0
+        )
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem, at a field path such as ``containerDefinitions[0].cpu``."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class TaskDefinitionError(ValueError):
+    """The document is not a valid task definition; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: tuple[FieldError, ...] | list[FieldError]) -> None:
+        self.errors: tuple[FieldError, ...] = tuple(errors)
+        super().__init__("; ".join(str(e) for e in self.errors))
+
+    def __str__(self) -> str:
+        return "; ".join(str(e) for e in self.errors)
+
+    def __reduce__(self):  # keep ``errors`` through pickling
+        return (type(self), (self.errors,))
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers.
+
+_ROOT_PATH = "(document)"
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+        self.ignored: list[str] = []
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append(FieldError(path, message))
+
+    def ignore(self, path: str, value: object) -> None:
+        # An empty list/object asks for nothing, so nothing is being ignored.
+        if isinstance(value, (list, dict)) and not value:
+            return
+        self.ignored.append(path)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _show(value: object) -> str:
+    """A short, JSON-flavoured rendering of a bad value for messages."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_KIND_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "boolean": "a boolean",
+    "list": "a list",
+    "object": "an object",
+}
+
+
+def _is_kind(value: object, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list)
+    if kind == "object":
+        return isinstance(value, dict)
+    raise AssertionError(kind)
+
+
+def _check_kind(value: object, kind: str, path: str, out: _Collector) -> bool:
+    if _is_kind(value, kind):
+        return True
+    out.error(path, f"must be {_KIND_NAMES[kind]}, got {_show(value)}")
+    return False
+
+
+def _unknown_field(key: object, known: frozenset[str], path: str, out: _Collector, what: str) -> None:
+    key_text = key if isinstance(key, str) else str(key)
+    message = f"unknown field: {what} has no field {key_text!r}"
+    close = difflib.get_close_matches(key_text, sorted(known), n=1)
+    lowered = {k.lower(): k for k in known}
+    if key_text.lower() in lowered:
+        close = [lowered[key_text.lower()]]
+    if close:
+        message += f" (did you mean {close[0]!r}?)"
+    out.error(_join(path, key_text), message)
+
+
+def _walk_known_fields(
+    obj: dict,
+    kinds: Mapping[str, str],
+    supported: frozenset[str],
+    path: str,
+    out: _Collector,
+    what: str,
+) -> dict[str, Any]:
+    """Check every key of ``obj``: unknown -> error; known -> type-checked; known but not
+    supported -> reported as ignored. Returns the supported fields whose type is right."""
+    known = frozenset(kinds)
+    applied: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key not in known:
+            _unknown_field(key, known, path, out, what)
+            continue
+        field_path = _join(path, key)
+        if key in supported:
+            applied[key] = value  # type-checked by the caller, which knows more
+        elif _check_kind(value, kinds[key], field_path, out):
+            out.ignore(field_path, value)
+    return applied
+
+
+def _int_field(
+    obj: Mapping[str, Any],
+    key: str,
+    path: str,
+    out: _Collector,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    unit: str = "",
+) -> int | None:
+    """The integer at obj[key] (None when absent or invalid; errors are recorded)."""
+    if key not in obj:
+        return None
+    value = obj[key]
+    field_path = _join(path, key)
+    if not _check_kind(value, "integer", field_path, out):
+        return None
+    suffix = f" {unit}" if unit else ""
+    if minimum is not None and maximum is not None and not minimum <= value <= maximum:
+        out.error(field_path, f"must be between {minimum} and {maximum}{suffix}, got {value}")
+        return None
+    if minimum is not None and value < minimum:
+        out.error(field_path, f"must be at least {minimum}{suffix}, got {value}")
+        return None
+    if maximum is not None and value > maximum:
+        out.error(field_path, f"must be at most {maximum}{suffix}, got {value}")
+        return None
+    return value
+
+
+def _string_list(value: object, path: str, out: _Collector) -> tuple[str, ...] | None:
+    if not _check_kind(value, "list", path, out):
+        return None
+    ok = True
+    for i, item in enumerate(value):  # type: ignore[arg-type]
+        if not isinstance(item, str):
+            out.error(f"{path}[{i}]", f"must be a string, got {_show(item)}")
+            ok = False
+    return tuple(value) if ok else None  # type: ignore[arg-type]
+
+
+def _image_problem(image: str) -> str | None:
+    """Why ``image`` is not a valid Docker image reference (None when it is)."""
+    if not image:
+        return "must not be empty"
+    if any(ch.isspace() for ch in image):
+        return f"must not contain whitespace, got {_show(image)}"
+    if len(image) > _IMAGE_MAX:
+        return f"is too long ({len(image)} characters)"
+    match = _IMAGE_RE.fullmatch(image)
+    if match is None:
+        name = image.split("@", 1)[0]
+        last = name.rsplit("/", 1)
+        if ":" in last[-1]:
+            name = name[: len(name) - len(last[-1])] + last[-1].split(":", 1)[0]
+        first, sep, rest = name.partition("/")
+        repo = rest if sep and ("." in first or ":" in first or first == "localhost") else name
+        if repo != repo.lower() and _IMAGE_RE.fullmatch(image.lower()):
+            return f"repository name must be lower case, got {_show(image)}"
+        if "@" in image:
+            digest = image.split("@", 1)[1]
+            if not re.fullmatch(r"sha256:[a-f0-9]{64}", digest):
+                return f"digest must be sha256: followed by 64 lower-case hex digits, got {_show(digest)}"
+        return (
+            "is not a valid image reference (expected [registry[:port]/]repository[:tag]"
+            f"[@sha256:<64 hex digits>]), got {_show(image)}"
+        )
+    if len(match.group("name")) > _IMAGE_NAME_MAX:
+        return f"repository name must be at most {_IMAGE_NAME_MAX} characters"
+    return None
+
+
+def _decimal_units(text: str, per: int) -> int | None:
+    try:
+        amount = Decimal(text) * per
+    except InvalidOperation:  # pragma: no cover - the regex only lets numbers through
+        return None
+    if amount != amount.to_integral_value():
+        return None
+    return int(amount)
+
+
+def _task_cpu(value: object, out: _Collector) -> int | None:
+    path = "cpu"
+    hint = "CPU units (e.g. \"1024\") or vCPUs (e.g. \"1 vCPU\")"
+    units: int | None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        out.error(path, f"must be {hint}, got {_show(value)}")
+        return None
+    if isinstance(value, int):
+        units = value
+    elif _INT_RE.fullmatch(value):
+        units = int(value)
+    elif m := _VCPU_RE.fullmatch(value):
+        units = _decimal_units(m.group(1), CPU_UNITS_PER_VCPU)
+        if units is None:
+            out.error(path, f"must be a whole number of CPU units (1 vCPU = 1024), got {_show(value)}")
+            return None
+    else:
+        out.error(path, f"must be {hint}, got {_show(value)}")
+        return None
+    low, high = TASK_CPU_RANGE
+    if not low <= units <= high:
+        out.error(path, f"must be between {low} and {high} CPU units, got {_show(value)}")
+        return None
+    return units
+
+
+def _task_memory(value: object, out: _Collector) -> int | None:
+    path = "memory"
+    hint = "MiB (e.g. \"512\") or GB (e.g. \"2 GB\")"
+    mib: int | None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        out.error(path, f"must be {hint}, got {_show(value)}")
+        return None
+    if isinstance(value, int):
+        mib = value
+    elif _INT_RE.fullmatch(value):
+        mib = int(value)
+    elif m := _GB_RE.fullmatch(value):
+        mib = _decimal_units(m.group(1), MIB_PER_GB)
+        if mib is None:
+            out.error(path, f"must be a whole number of MiB (1 GB = 1024 MiB), got {_show(value)}")
+            return None
+    else:
+        out.error(path, f"must be {hint}, got {_show(value)}")
+        return None
+    if mib < MIN_CONTAINER_MEMORY_MIB:
+        out.error(path, f"must be at least {MIN_CONTAINER_MEMORY_MIB} MiB, got {_show(value)}")
+        return None
+    return mib
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing.
+
+
+def _parse_port_mapping(
+    obj: object, path: str, network_mode: str | None, out: _Collector
+) -> PortMapping | None:
+    if not _check_kind(obj, "object", path, out):
+        return None
+    assert isinstance(obj, dict)
+    errors_before = len(out.errors)
+    _walk_known_fields(
+        obj, _PORT_MAPPING_FIELD_KINDS, _SUPPORTED_PORT_MAPPING_FIELDS, path, out, "a port mapping"
+    )
+    if "containerPort" not in obj:
+        hint = " (Skiff does not support containerPortRange)" if "containerPortRange" in obj else ""
+        out.error(_join(path, "containerPort"), f"is required{hint}")
+        container_port = None
+    else:
+        container_port = _int_field(obj, "containerPort", path, out, minimum=1, maximum=65535)
+    host_port = _int_field(obj, "hostPort", path, out, minimum=0, maximum=65535)
+    protocol = "tcp"
+    if "protocol" in obj:
+        proto_path = _join(path, "protocol")
+        if _check_kind(obj["protocol"], "string", proto_path, out):
+            if obj["protocol"] in PROTOCOLS:
+                protocol = obj["protocol"]
+            else:
+                out.error(proto_path, f"must be one of tcp, udp, got {_show(obj['protocol'])}")
+    if len(out.errors) != errors_before or container_port is None:
+        return None
+    if network_mode == "host":
+        if host_port is None:
+            host_port = container_port
+        elif host_port != container_port:
+            out.error(
+                _join(path, "hostPort"),
+                "in host network mode must be absent or equal to containerPort "
+                f"({container_port}), got {host_port}",
+            )
+            return None
+    elif host_port is None:
+        host_port = 0
+    return PortMapping(container_port=container_port, host_port=host_port, protocol=protocol)
+
+
+def _parse_environment(value: object, path: str, out: _Collector) -> tuple[tuple[str, str], ...] | None:
+    if not _check_kind(value, "list", path, out):
+        return None
+    pairs: list[tuple[str, str]] = []
+    ok = True
+    for i, entry in enumerate(value):  # type: ignore[arg-type]
+        entry_path = f"{path}[{i}]"
+        if not _check_kind(entry, "object", entry_path, out):
+            ok = False
+            continue
+        before = len(out.errors)
+        _walk_known_fields(
+            entry,
+            _KEY_VALUE_PAIR_FIELD_KINDS,
+            frozenset(_KEY_VALUE_PAIR_FIELD_KINDS),
+            entry_path,
+            out,
+            "an environment entry",
+        )
+        name = entry.get("name")
+        if "name" not in entry:
+            out.error(_join(entry_path, "name"), "is required")
+        elif _check_kind(name, "string", _join(entry_path, "name"), out) and not name:
+            out.error(_join(entry_path, "name"), "must not be empty")
+        env_value = entry.get("value", "")
+        _check_kind(env_value, "string", _join(entry_path, "value"), out)
+        if len(out.errors) != before:
+            ok = False
+            continue
+        pairs.append((name, env_value))
+    return tuple(pairs) if ok else None
+
+
+def _parse_docker_labels(value: object, path: str, out: _Collector) -> tuple[tuple[str, str], ...] | None:
+    if not _check_kind(value, "object", path, out):
+        return None
+    ok = True
+    for key, label in value.items():  # type: ignore[union-attr]
+        label_path = f"{path}[{json.dumps(key)}]"
+        if not key:
+            out.error(label_path, "label name must not be empty")
+            ok = False
+        if not isinstance(label, str):
+            out.error(label_path, f"must be a string, got {_show(label)}")
+            ok = False
+    return tuple(value.items()) if ok else None  # type: ignore[union-attr]
+
+
+def _parse_linux_parameters(value: object, path: str, out: _Collector) -> bool | None:
+    """initProcessEnabled (False when absent); other known sub-fields are reported as ignored."""
+    if not _check_kind(value, "object", path, out):
+        return None
+    applied = _walk_known_fields(
+        value,  # type: ignore[arg-type]
+        _LINUX_PARAMETERS_FIELD_KINDS,
+        _SUPPORTED_LINUX_PARAMETERS_FIELDS,
+        path,
+        out,
+        "linuxParameters",
+    )
+    if "initProcessEnabled" in applied:
+        flag = applied["initProcessEnabled"]
+        if _check_kind(flag, "boolean", _join(path, "initProcessEnabled"), out):
+            return flag
+        return None
+    return False
+
+
+def _parse_container(
+    obj: object, path: str, network_mode: str | None, task_memory_given: bool, out: _Collector
+) -> ContainerDefinition | None:
+    if not _check_kind(obj, "object", path, out):
+        return None
+    assert isinstance(obj, dict)
+    before = len(out.errors)
+    ignored_before = len(out.ignored)
+    applied = _walk_known_fields(
+        obj, _CONTAINER_FIELD_KINDS, _SUPPORTED_CONTAINER_FIELDS, path, out, "a container definition"
+    )
+    p = lambda key: _join(path, key)  # noqa: E731
+
+    name = applied.get("name")
+    if "name" not in applied:
+        out.error(p("name"), "is required")
+    elif _check_kind(name, "string", p("name"), out) and not _NAME_RE.fullmatch(name):
+        out.error(
+            p("name"),
+            f"must be 1-255 letters, digits, hyphens or underscores, got {_show(name)}",
+        )
+
+    image = applied.get("image")
+    if "image" not in applied:
+        out.error(p("image"), "is required")
+    elif _check_kind(image, "string", p("image"), out):
+        problem = _image_problem(image)
+        if problem:
+            out.error(p("image"), problem)
+
+    cpu = _int_field(applied, "cpu", path, out, minimum=0, unit="CPU units")
+    memory = _int_field(applied, "memory", path, out, minimum=MIN_CONTAINER_MEMORY_MIB, unit="MiB")
+    reservation = _int_field(applied, "memoryReservation", path, out, minimum=1, unit="MiB")
+    if memory is not None and reservation is not None and reservation > memory:
+        out.error(p("memoryReservation"), f"must not exceed memory ({memory} MiB), got {reservation}")
+    if (
+        not task_memory_given
+        and "memory" not in applied
+        and "memoryReservation" not in applied
+    ):
+        out.error(
+            p("memory"),
+            "memory or memoryReservation is required when the task-level memory is not set "
+            "(as in ECS with the EC2 launch type)",
+        )
+
+    essential = True
+    if "essential" in applied and _check_kind(applied["essential"], "boolean", p("essential"), out):
+        essential = applied["essential"]
+
+    command = _string_list(applied["command"], p("command"), out) if "command" in applied else ()
+    entry_point = (
+        _string_list(applied["entryPoint"], p("entryPoint"), out) if "entryPoint" in applied else ()
+    )
+    environment = (
+        _parse_environment(applied["environment"], p("environment"), out)
+        if "environment" in applied
+        else ()
+    )
+
+    port_mappings: list[PortMapping] = []
+    if "portMappings" in applied and _check_kind(applied["portMappings"], "list", p("portMappings"), out):
+        for i, pm in enumerate(applied["portMappings"]):
+            parsed = _parse_port_mapping(pm, f"{p('portMappings')}[{i}]", network_mode, out)
+            if parsed is not None:
+                port_mappings.append(parsed)
+
+    working_directory = None
+    if "workingDirectory" in applied and _check_kind(
+        applied["workingDirectory"], "string", p("workingDirectory"), out
+    ):
+        working_directory = applied["workingDirectory"]
+
+    docker_labels = (
+        _parse_docker_labels(applied["dockerLabels"], p("dockerLabels"), out)
+        if "dockerLabels" in applied
+        else ()
+    )
+    init_process = (
+        _parse_linux_parameters(applied["linuxParameters"], p("linuxParameters"), out)
+        if "linuxParameters" in applied
+        else False
+    )
+
+    # Report this container's ignored fields in document order (nested ones were found later).
+    order = {key: i for i, key in enumerate(obj)}
+    prefix = len(path) + 1
+
+    def position(ignored_path: str) -> int:
+        return order.get(re.split(r"[.\[]", ignored_path[prefix:], maxsplit=1)[0], len(order))
+
+    out.ignored[ignored_before:] = sorted(out.ignored[ignored_before:], key=position)
+
+    if len(out.errors) != before:
+        return None
+    return ContainerDefinition(
+        name=name,
+        image=image,
+        cpu=cpu if cpu is not None else 0,
+        memory=memory,
+        memory_reservation=reservation,
+        essential=essential,
+        command=command or (),
+        entry_point=entry_point or (),
+        environment=environment or (),
+        port_mappings=tuple(port_mappings),
+        working_directory=working_directory,
+        docker_labels=docker_labels or (),
+        init_process_enabled=bool(init_process),
+    )
+
+
+def parse_task_definition(document: object) -> TaskDefinitionSpec:
+    """Validate an ECS RegisterTaskDefinition document and return the applied model.
+
+    Raises :class:`TaskDefinitionError` listing every problem found (nothing is partially applied).
+    """
+    out = _Collector()
+    if not isinstance(document, dict):
+        out.error(_ROOT_PATH, f"must be a JSON object (a task definition), got {_show(document)}")
+        raise TaskDefinitionError(out.errors)
+
+    # Network mode first: port mappings depend on it. None = unknown (invalid value).
+    network_mode: str | None = "bridge"
+    if "networkMode" in document:
+        mode = document["networkMode"]
+        if not _check_kind(mode, "string", "networkMode", out):
+            network_mode = None
+        elif mode in SUPPORTED_NETWORK_MODES:
+            network_mode = mode
+        elif mode in ECS_NETWORK_MODES:
+            out.error(
+                "networkMode",
+                f"Skiff does not support network mode {mode!r} (supported: bridge, host)",
+            )
+            network_mode = None
+        else:
+            out.error("networkMode", f"must be one of {', '.join(ECS_NETWORK_MODES)}, got {_show(mode)}")
+            network_mode = None
+
+    family = document.get("family")
+    if "family" not in document:
+        out.error("family", "is required")
+    elif _check_kind(family, "string", "family", out) and not _NAME_RE.fullmatch(family):
+        out.error("family", f"must be 1-255 letters, digits, hyphens or underscores, got {_show(family)}")
+
+    task_cpu = _task_cpu(document["cpu"], out) if "cpu" in document else None
+    task_memory = _task_memory(document["memory"], out) if "memory" in document else None
+
+    containers: list[tuple[int, ContainerDefinition]] = []  # (index in the document, container)
+    containers_ok = False
+    for key, value in document.items():
+        if key not in ECS_TASK_DEFINITION_FIELDS:
+            _unknown_field(key, ECS_TASK_DEFINITION_FIELDS, "", out, "a task definition")
+        elif key not in _SUPPORTED_TASK_FIELDS:
+            if _check_kind(value, _TASK_FIELD_KINDS[key], key, out):
+                out.ignore(key, value)
+        elif key == "containerDefinitions":
+            containers_ok = _parse_containers(
+                value, network_mode, "memory" in document, containers, out
+            )
+
+    if "containerDefinitions" not in document:
+        out.error("containerDefinitions", "is required")
+
+    # Also run on a partial list (so every problem is reported): a sum over some of the
+    # containers that already exceeds the task-level value is a true error.
+    _check_task_wide(containers, task_cpu, task_memory, out)
+    if containers_ok and not any(c.essential for _, c in containers):
+        out.error("containerDefinitions", "at least one container must be essential")
+
+    if out.errors:
+        raise TaskDefinitionError(out.errors)
+    return TaskDefinitionSpec(
+        family=family,
+        containers=tuple(c for _, c in containers),
+        network_mode=network_mode or "bridge",
+        cpu=task_cpu,
+        memory=task_memory,
+        ignored_fields=tuple(out.ignored),
+        raw_document=copy.deepcopy(document),
+    )
+
+
+def _parse_containers(
+    value: object,
+    network_mode: str | None,
+    task_memory_given: bool,
+    containers: list[tuple[int, ContainerDefinition]],
+    out: _Collector,
+) -> bool:
+    """Parse containerDefinitions into ``containers``; True when every one of them is valid."""
+    path = "containerDefinitions"
+    if not _check_kind(value, "list", path, out):
+        return False
+    assert isinstance(value, list)
+    if not value:
+        out.error(path, "must contain at least one container definition")
+        return False
+    ok = True
+    if len(value) > MAX_CONTAINERS:
+        out.error(path, f"must contain at most {MAX_CONTAINERS} container definitions, got {len(value)}")
+        ok = False
+    seen_names: dict[str, int] = {}
+    for i, obj in enumerate(value):
+        item_path = f"{path}[{i}]"
+        container = _parse_container(obj, item_path, network_mode, task_memory_given, out)
+        name = obj.get("name") if isinstance(obj, dict) else None
+        if isinstance(name, str) and name:
+            if name in seen_names:
+                out.error(
+                    f"{item_path}.name",
+                    f"duplicate container name {name!r} (also {path}[{seen_names[name]}])",
+                )
+                ok = False
+            else:
+                seen_names[name] = i
+        if container is None:
+            ok = False
+        else:
+            containers.append((i, container))
+    return ok
+
+
+def _check_task_wide(
+    containers: list[tuple[int, ContainerDefinition]], task_cpu: int | None, task_memory: int | None, out: _Collector
+) -> None:
+    """Checks across containers: host ports, sums against task-level cpu/memory."""
+    taken: dict[tuple[int, str], str] = {}
+    for ci, container in containers:
+        for pi, pm in enumerate(container.port_mappings):
+            if pm.host_port == 0:
+                continue
+            key = (pm.host_port, pm.protocol)
+            here = f"containerDefinitions[{ci}].portMappings[{pi}]"
+            if key in taken:
+                out.error(
+                    f"{here}.hostPort",
+                    f"host port {pm.host_port}/{pm.protocol} is already mapped by {taken[key]}",
+                )
+            else:
+                taken[key] = here
+
+    if task_cpu is not None:
+        total_cpu = sum(c.cpu for _, c in containers)
+        if total_cpu > task_cpu:
+            out.error(
+                "cpu",
+                f"the containers reserve {total_cpu} CPU units in total, more than the task-level "
+                f"cpu ({task_cpu})",
+            )
+    if task_memory is not None:
+        over_limit = False  # a container's own limit above the task's already says it all
+        for ci, container in containers:
+            if container.memory is not None and container.memory > task_memory:
+                over_limit = True
+                out.error(
+                    f"containerDefinitions[{ci}].memory",
+                    f"must not exceed the task-level memory ({task_memory} MiB), got {container.memory}",
+                )
+        total_memory = sum(c.reserved_memory for _, c in containers)
+        if total_memory > task_memory and not over_limit:
+            out.error(
+                "memory",
+                f"the containers reserve {total_memory} MiB in total, more than the task-level "
+                f"memory ({task_memory} MiB)",
+            )

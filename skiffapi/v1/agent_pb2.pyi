@@ -1,0 +1,140 @@
+from skiffapi.v1 import types_pb2 as _types_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RegisterContainerInstanceRequest(_message.Message):
+    __slots__ = ("cluster", "instance_id", "name", "total_resources", "attributes", "agent_version")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    instance_id: str
+    name: str
+    total_resources: _containers.RepeatedCompositeFieldContainer[_types_pb2.Resource]
+    attributes: _containers.RepeatedCompositeFieldContainer[_types_pb2.Attribute]
+    agent_version: str
+    def __init__(self, cluster: _Optional[str] = ..., instance_id: _Optional[str] = ..., name: _Optional[str] = ..., total_resources: _Optional[_Iterable[_Union[_types_pb2.Resource, _Mapping]]] = ..., attributes: _Optional[_Iterable[_Union[_types_pb2.Attribute, _Mapping]]] = ..., agent_version: _Optional[str] = ...) -> None: ...
+
+class RegisterContainerInstanceResponse(_message.Message):
+    __slots__ = ("container_instance",)
+    CONTAINER_INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    container_instance: _types_pb2.ContainerInstance
+    def __init__(self, container_instance: _Optional[_Union[_types_pb2.ContainerInstance, _Mapping]] = ...) -> None: ...
+
+class HeartbeatRequest(_message.Message):
+    __slots__ = ("cluster", "instance_id")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    instance_id: str
+    def __init__(self, cluster: _Optional[str] = ..., instance_id: _Optional[str] = ...) -> None: ...
+
+class HeartbeatResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StreamAssignmentsRequest(_message.Message):
+    __slots__ = ("cluster", "instance_id")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    instance_id: str
+    def __init__(self, cluster: _Optional[str] = ..., instance_id: _Optional[str] = ...) -> None: ...
+
+class ContainerAssignment(_message.Message):
+    __slots__ = ("name", "image", "cpu", "memory", "memory_reservation", "essential", "command", "entry_point", "environment", "port_mappings", "working_directory", "docker_labels", "init_process_enabled")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    CPU_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    ESSENTIAL_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_POINT_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    PORT_MAPPINGS_FIELD_NUMBER: _ClassVar[int]
+    WORKING_DIRECTORY_FIELD_NUMBER: _ClassVar[int]
+    DOCKER_LABELS_FIELD_NUMBER: _ClassVar[int]
+    INIT_PROCESS_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    image: str
+    cpu: int
+    memory: int
+    memory_reservation: int
+    essential: bool
+    command: _containers.RepeatedScalarFieldContainer[str]
+    entry_point: _containers.RepeatedScalarFieldContainer[str]
+    environment: _containers.RepeatedCompositeFieldContainer[_types_pb2.KeyValuePair]
+    port_mappings: _containers.RepeatedCompositeFieldContainer[_types_pb2.PortMapping]
+    working_directory: str
+    docker_labels: _containers.RepeatedCompositeFieldContainer[_types_pb2.KeyValuePair]
+    init_process_enabled: bool
+    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., cpu: _Optional[int] = ..., memory: _Optional[int] = ..., memory_reservation: _Optional[int] = ..., essential: _Optional[bool] = ..., command: _Optional[_Iterable[str]] = ..., entry_point: _Optional[_Iterable[str]] = ..., environment: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., port_mappings: _Optional[_Iterable[_Union[_types_pb2.PortMapping, _Mapping]]] = ..., working_directory: _Optional[str] = ..., docker_labels: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., init_process_enabled: _Optional[bool] = ...) -> None: ...
+
+class TaskAssignment(_message.Message):
+    __slots__ = ("task_id", "task_arn", "desired_status", "network_mode", "containers")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ARN_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_STATUS_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_MODE_FIELD_NUMBER: _ClassVar[int]
+    CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    task_arn: str
+    desired_status: _types_pb2.TaskStatus
+    network_mode: str
+    containers: _containers.RepeatedCompositeFieldContainer[ContainerAssignment]
+    def __init__(self, task_id: _Optional[str] = ..., task_arn: _Optional[str] = ..., desired_status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., network_mode: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[ContainerAssignment, _Mapping]]] = ...) -> None: ...
+
+class Assignments(_message.Message):
+    __slots__ = ("tasks", "revision")
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskAssignment]
+    revision: int
+    def __init__(self, tasks: _Optional[_Iterable[_Union[TaskAssignment, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class ContainerReport(_message.Message):
+    __slots__ = ("name", "status", "exit_code", "reason", "network_bindings", "runtime_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_BINDINGS_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    status: _types_pb2.TaskStatus
+    exit_code: int
+    reason: str
+    network_bindings: _containers.RepeatedCompositeFieldContainer[_types_pb2.NetworkBinding]
+    runtime_id: str
+    def __init__(self, name: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., reason: _Optional[str] = ..., network_bindings: _Optional[_Iterable[_Union[_types_pb2.NetworkBinding, _Mapping]]] = ..., runtime_id: _Optional[str] = ...) -> None: ...
+
+class ReportTaskStateRequest(_message.Message):
+    __slots__ = ("cluster", "instance_id", "task_id", "status", "containers", "stop_code", "stopped_reason")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    STOP_CODE_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_REASON_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    instance_id: str
+    task_id: str
+    status: _types_pb2.TaskStatus
+    containers: _containers.RepeatedCompositeFieldContainer[ContainerReport]
+    stop_code: str
+    stopped_reason: str
+    def __init__(self, cluster: _Optional[str] = ..., instance_id: _Optional[str] = ..., task_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., containers: _Optional[_Iterable[_Union[ContainerReport, _Mapping]]] = ..., stop_code: _Optional[str] = ..., stopped_reason: _Optional[str] = ...) -> None: ...
+
+class ReportTaskStateResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
