@@ -1,0 +1,239 @@
+"""The agent's session with the control plane: register, heartbeat, assignments, reports.
+
+This is the agent's gRPC edge: protobuf stops here; the engine sees `TaskPlan`s. When the
+control plane goes away the session reconnects with exponential backoff, and the first
+assignment set after a reconnect is authoritative (the engine reconciles whole sets).
+Reports are level-triggered: only the newest report per task is kept and re-sent until
+the control plane took it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import random
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from agent.engine import ContainerPlan, EngineConfig, TaskEngine, TaskPlan, TaskReport, container_spec
+from agent.runtime import DockerRuntime
+from skiffapi.v1 import agent_pb2, agent_pb2_grpc, types_pb2
+from skiffcore.status import TaskStatus
+
+log = logging.getLogger("skiff.agent")
+
+AGENT_VERSION = "0.1.0"
+
+
+@dataclass
+class AgentConfig:
+    endpoint: str = "127.0.0.1:7070"
+    cluster: str = "default"
+    name: str = ""                       # defaults to the host name
+    state_dir: Path = Path("/var/lib/skiff/agent")
+    reserved_memory: int = 256           # MiB kept for the host, not offered to tasks
+    heartbeat_interval: float = 3.0
+    docker_url: str | None = None
+    engine: EngineConfig = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.state_dir = Path(self.state_dir)
+        self.name = self.name or socket.gethostname()
+        self.engine = self.engine or EngineConfig()
+
+
+def host_resources(reserved_memory: int) -> tuple[int, int]:
+    """(CPU units, MiB) offered to tasks: cores × 1024, total memory minus the reserve."""
+    with open("/proc/meminfo") as meminfo:
+        total_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
+    return (os.cpu_count() or 1) * 1024, total_kib // 1024 - reserved_memory
+
+
+def host_attributes() -> dict[str, str]:
+    arch = {"x86_64": "x86_64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    return {"ecs.os-type": "linux", "ecs.cpu-architecture": arch,
+            "ecs.os-family": "LINUX", "skiff.hostname": socket.gethostname()}
+
+
+class Agent:
+    def __init__(self, config: AgentConfig, runtime: DockerRuntime | None = None):
+        self.config = config
+        self.runtime = runtime or DockerRuntime(config.docker_url)
+        self.instance_id = self._load_instance_id()
+        self.engine: TaskEngine | None = None
+        self._channel: grpc.Channel | None = None
+        self._stub: agent_pb2_grpc.AgentServiceStub | None = None
+        self._stop = threading.Event()
+        self._pending: dict[str, TaskReport] = {}
+        self._pending_lock = threading.Lock()
+        self._pending_wake = threading.Event()
+        self._stream: grpc.Future | None = None
+
+    # -- identity ------------------------------------------------------------------------
+
+    @property
+    def _identity_file(self) -> Path:
+        return self.config.state_dir / "instance.json"
+
+    def _load_instance_id(self) -> str:
+        try:
+            data = json.loads(self._identity_file.read_text())
+            if data.get("cluster") == self.config.cluster:
+                return data["instance_id"]
+        except (OSError, ValueError, KeyError):
+            pass
+        return ""
+
+    def _save_instance_id(self) -> None:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._identity_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"instance_id": self.instance_id, "cluster": self.config.cluster}))
+        os.replace(tmp, self._identity_file)
+
+    # -- session -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve until `stop()`: (re)connect, register, follow assignments."""
+        backoff = 0.25
+        threading.Thread(target=self._report_loop, name="reports", daemon=True).start()
+        while not self._stop.is_set():
+            try:
+                self._connect()
+                self._register()
+                backoff = 0.25
+                heartbeats = threading.Thread(target=self._heartbeat_loop, name="heartbeat",
+                                              daemon=True)
+                heartbeats.start()
+                self._follow_assignments()
+            except grpc.RpcError as exc:
+                if self._stop.is_set():
+                    break
+                log.warning("control plane %s: %s; reconnecting in %.1fs", self.config.endpoint,
+                            _rpc_message(exc), backoff)
+            self._close_channel()
+            self._stop.wait(backoff * random.uniform(0.5, 1.5))
+            backoff = min(backoff * 2, 10.0)
+        if self.engine:
+            self.engine.shutdown()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._pending_wake.set()
+        self._close_channel()
+
+    def _connect(self) -> None:
+        self._channel = grpc.insecure_channel(self.config.endpoint)
+        self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
+
+    def _close_channel(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.cancel()
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            channel.close()
+
+    def _register(self) -> None:
+        cpu, memory = host_resources(self.config.reserved_memory)
+        response = self._stub.RegisterContainerInstance(agent_pb2.RegisterContainerInstanceRequest(
+            cluster=self.config.cluster, instance_id=self.instance_id, name=self.config.name,
+            total_resources=[types_pb2.Resource(name="CPU", type="INTEGER", integer_value=cpu),
+                             types_pb2.Resource(name="MEMORY", type="INTEGER", integer_value=memory)],
+            attributes=[types_pb2.Attribute(name=k, value=v) for k, v in host_attributes().items()],
+            agent_version=AGENT_VERSION), timeout=10, wait_for_ready=True)
+        if response.container_instance.instance_id != self.instance_id:
+            self.instance_id = response.container_instance.instance_id
+            self._save_instance_id()
+        if self.engine is None:
+            self.engine = TaskEngine(self.runtime, self.instance_id, self._queue_report,
+                                     self.config.engine)
+        log.info("registered as container instance %s in cluster %s (%d CPU units, %d MiB)",
+                 self.instance_id, self.config.cluster, cpu, memory)
+        self._pending_wake.set()
+
+    def _heartbeat_loop(self) -> None:
+        channel = self._channel
+        while not self._stop.wait(self.config.heartbeat_interval) and channel is self._channel:
+            try:
+                self._stub.Heartbeat(agent_pb2.HeartbeatRequest(
+                    cluster=self.config.cluster, instance_id=self.instance_id), timeout=5)
+            except grpc.RpcError as exc:
+                log.debug("heartbeat failed: %s", _rpc_message(exc))
+            except (AttributeError, ValueError):  # channel closed under us: a new loop takes over
+                return
+
+    def _follow_assignments(self) -> None:
+        self._stream = self._stub.StreamAssignments(agent_pb2.StreamAssignmentsRequest(
+            cluster=self.config.cluster, instance_id=self.instance_id))
+        for assignments in self._stream:
+            self.engine.apply([self._plan(a) for a in assignments.tasks])
+        raise grpc.RpcError("assignment stream ended")
+
+    def _plan(self, assignment: agent_pb2.TaskAssignment) -> TaskPlan:
+        containers = tuple(
+            ContainerPlan(c.name, c.essential, container_spec(
+                assignment.task_id, self.config.cluster, self.instance_id, assignment.network_mode,
+                c.name, c.image, c.cpu, c.memory, c.memory_reservation, list(c.command),
+                list(c.entry_point), [(e.name, e.value) for e in c.environment],
+                [(p.container_port, p.host_port, p.protocol) for p in c.port_mappings],
+                c.working_directory, [(l.name, l.value) for l in c.docker_labels],
+                c.init_process_enabled))
+            for c in assignment.containers)
+        return TaskPlan(assignment.task_id, TaskStatus(assignment.desired_status), containers)
+
+    # -- reports -------------------------------------------------------------------------
+
+    def _queue_report(self, report: TaskReport) -> None:
+        with self._pending_lock:
+            self._pending[report.task_id] = report
+        self._pending_wake.set()
+
+    def _report_loop(self) -> None:
+        while not self._stop.is_set():
+            self._pending_wake.wait(1.0)
+            self._pending_wake.clear()
+            with self._pending_lock:
+                reports = list(self._pending.values())
+            for report in reports:
+                if self._send_report(report):
+                    with self._pending_lock:
+                        if self._pending.get(report.task_id) is report:
+                            del self._pending[report.task_id]
+
+    def _send_report(self, report: TaskReport) -> bool:
+        stub = self._stub
+        if stub is None:
+            return False
+        request = agent_pb2.ReportTaskStateRequest(
+            cluster=self.config.cluster, instance_id=self.instance_id, task_id=report.task_id,
+            status=int(report.status), stop_code=report.stop_code,
+            stopped_reason=report.stopped_reason)
+        for c in report.containers:
+            container = request.containers.add(name=c.name, status=int(c.status), reason=c.reason,
+                                               runtime_id=c.runtime_id)
+            if c.exit_code is not None:
+                container.exit_code = c.exit_code
+            container.network_bindings.extend(types_pb2.NetworkBinding(**b) for b in c.network_bindings)
+        try:
+            stub.ReportTaskState(request, timeout=10)
+            return True
+        except grpc.RpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                log.warning("report for task %s refused: %s", report.task_id, _rpc_message(exc))
+                return True  # the control plane will never take it: drop it
+            return False
+        except ValueError:  # channel closed during reconnect
+            return False
+
+
+def _rpc_message(exc: grpc.RpcError) -> str:
+    try:
+        return f"{exc.code().name}: {exc.details()}"
+    except AttributeError:
+        return str(exc)

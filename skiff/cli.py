@@ -1,0 +1,424 @@
+"""The `skiff` command line (click is imported here and nowhere else).
+
+Client commands talk gRPC to the control plane at $SKIFF_ENDPOINT (default 127.0.0.1:7070):
+human-readable tables by default, `--json` for ECS's response shape. Errors print one line
+and exit non-zero. `serve` commands run one component in the foreground; `up`/`down` run the
+whole single-machine stack.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+import grpc
+
+from skiff import ecs_json
+from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc
+
+DEFAULT_ENDPOINT = "127.0.0.1:7070"
+
+
+class Api:
+    """A lazily connected ControlPlane stub."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self._stub: controlplane_pb2_grpc.ControlPlaneStub | None = None
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if self._stub is None:
+            channel = grpc.insecure_channel(self.endpoint)
+            self._stub = controlplane_pb2_grpc.ControlPlaneStub(channel)
+        method = getattr(self._stub, name)
+        return functools.partial(method, timeout=30)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds --json and turns gRPC errors into one clear line and a non-zero exit."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print ECS's JSON response shape.")
+    @click.pass_obj
+    @functools.wraps(fn)
+    def wrapper(api: Api, *args: Any, as_json: bool, **kwargs: Any) -> None:
+        try:
+            fn(api, *args, as_json=as_json, **kwargs)
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.UNAVAILABLE:
+                _fail(f"control plane at {api.endpoint} is not reachable "
+                      "(start it with `skiff up`, or set SKIFF_ENDPOINT)")
+            _fail(exc.details())
+
+    return wrapper
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def print_table(headers: list[str], rows: list[list[Any]]) -> None:
+    rows = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    for row in [headers] + rows:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+@click.group()
+@click.option("--endpoint", envvar="SKIFF_ENDPOINT", default=DEFAULT_ENDPOINT, show_default=True,
+              help="Control plane address (env SKIFF_ENDPOINT).")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug output.")
+@click.pass_context
+def cli(ctx: click.Context, endpoint: str, verbose: bool) -> None:
+    """Skiff: a miniature, self-hosted Amazon ECS."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Api(endpoint)
+
+
+# -- clusters ------------------------------------------------------------------------------
+
+@cli.group()
+def cluster() -> None:
+    """Clusters (`default` always exists)."""
+
+
+@cluster.command("create")
+@click.argument("name")
+@api_command
+def cluster_create(api: Api, name: str, as_json: bool) -> None:
+    created = api.CreateCluster(pb.CreateClusterRequest(cluster_name=name)).cluster
+    print_json({"cluster": ecs_json.cluster(created)}) if as_json else click.echo(created.cluster_arn)
+
+
+@cluster.command("ls")
+@api_command
+def cluster_ls(api: Api, as_json: bool) -> None:
+    arns = api.ListClusters(pb.ListClustersRequest()).cluster_arns
+    if as_json:
+        return print_json({"clusterArns": list(arns)})
+    clusters = api.DescribeClusters(pb.DescribeClustersRequest(clusters=arns)).clusters
+    print_table(["NAME", "STATUS", "INSTANCES", "RUNNING", "PENDING"],
+                [[c.cluster_name, c.status, c.registered_container_instances_count,
+                  c.running_tasks_count, c.pending_tasks_count] for c in clusters])
+
+
+# -- task definitions ----------------------------------------------------------------------
+
+@cli.group()
+def taskdef() -> None:
+    """Task definitions (ECS JSON, `family:revision`)."""
+
+
+@taskdef.command("register")
+@click.argument("file", type=click.File("r"))
+@api_command
+def taskdef_register(api: Api, file, as_json: bool) -> None:
+    """Register FILE (the JSON `aws ecs register-task-definition --cli-input-json` takes)."""
+    td = api.RegisterTaskDefinition(
+        pb.RegisterTaskDefinitionRequest(task_definition_json=file.read())).task_definition
+    if as_json:
+        return print_json({"taskDefinition": ecs_json.task_definition(td)})
+    click.echo(f"{td.family}:{td.revision}  {td.task_definition_arn}")
+    if td.ignored_fields:
+        click.echo("accepted but not applied: " + ", ".join(td.ignored_fields))
+
+
+@taskdef.command("ls")
+@click.option("--family-prefix", default="")
+@click.option("--status", type=click.Choice(["ACTIVE", "INACTIVE", "ALL"], case_sensitive=False),
+              default="ACTIVE", show_default=True)
+@api_command
+def taskdef_ls(api: Api, family_prefix: str, status: str, as_json: bool) -> None:
+    arns = api.ListTaskDefinitions(pb.ListTaskDefinitionsRequest(
+        family_prefix=family_prefix, status=status.upper())).task_definition_arns
+    if as_json:
+        return print_json({"taskDefinitionArns": list(arns)})
+    for arn in arns:
+        click.echo(arn.rsplit("/", 1)[-1])
+
+
+@taskdef.command("describe")
+@click.argument("reference")
+@api_command
+def taskdef_describe(api: Api, reference: str, as_json: bool) -> None:
+    """Describe FAMILY[:REVISION] (the latest ACTIVE revision without one)."""
+    td = api.DescribeTaskDefinition(pb.DescribeTaskDefinitionRequest(task_definition=reference))
+    document = ecs_json.task_definition(td.task_definition)
+    print_json({"taskDefinition": document} if as_json else document)
+
+
+@taskdef.command("deregister")
+@click.argument("reference")
+@api_command
+def taskdef_deregister(api: Api, reference: str, as_json: bool) -> None:
+    """Mark FAMILY:REVISION INACTIVE: no new tasks run from it."""
+    td = api.DeregisterTaskDefinition(
+        pb.DeregisterTaskDefinitionRequest(task_definition=reference)).task_definition
+    if as_json:
+        return print_json({"taskDefinition": ecs_json.task_definition(td)})
+    click.echo(f"{td.family}:{td.revision} {td.status}")
+
+
+# -- tasks ---------------------------------------------------------------------------------
+
+@cli.group()
+def task() -> None:
+    """Tasks: run, list, describe, stop."""
+
+
+def _ports(t) -> str:
+    return ",".join(f"{b.host_port}->{b.container_port}/{b.protocol}"
+                    for c in t.containers for b in c.network_bindings)
+
+
+def _task_rows(tasks) -> list[list[Any]]:
+    return [[t.task_id, t.task_definition_arn.rsplit("/", 1)[-1], ecs_json.status_name(t.last_status),
+             ecs_json.status_name(t.desired_status), t.container_instance_id[:12], _ports(t),
+             t.stop_code] for t in tasks]
+
+
+TASK_HEADERS = ["TASK", "TASKDEF", "LAST", "DESIRED", "INSTANCE", "PORTS", "STOP CODE"]
+
+
+@task.command("run")
+@click.argument("reference")
+@click.option("--count", type=int, default=1, show_default=True)
+@click.option("--cluster", default="default", show_default=True)
+@click.option("--group", default="")
+@click.option("--started-by", default="")
+@api_command
+def task_run(api: Api, reference: str, count: int, cluster: str, group: str, started_by: str,
+             as_json: bool) -> None:
+    """Run COUNT tasks of FAMILY[:REVISION]."""
+    response = api.RunTask(pb.RunTaskRequest(cluster=cluster, task_definition=reference,
+                                             count=count, group=group, started_by=started_by))
+    if as_json:
+        return print_json({"tasks": [ecs_json.task(t) for t in response.tasks],
+                           "failures": [ecs_json.failure(f) for f in response.failures]})
+    if response.tasks:
+        print_table(TASK_HEADERS, _task_rows(response.tasks))
+    for f in response.failures:
+        click.echo(f"failure: {f.reason}: {f.detail}", err=True)
+    if not response.tasks:
+        sys.exit(1)
+
+
+@task.command("ls")
+@click.option("--cluster", default="default", show_default=True)
+@click.option("--desired-status", type=click.Choice(["RUNNING", "STOPPED", "ALL"],
+                                                    case_sensitive=False), default="ALL",
+              show_default=True)
+@api_command
+def task_ls(api: Api, cluster: str, desired_status: str, as_json: bool) -> None:
+    statuses = ["RUNNING", "STOPPED"] if desired_status.upper() == "ALL" else [desired_status.upper()]
+    arns = [arn for status in statuses for arn in api.ListTasks(
+        pb.ListTasksRequest(cluster=cluster, desired_status=status)).task_arns]
+    if as_json:
+        return print_json({"taskArns": arns})
+    tasks = api.DescribeTasks(pb.DescribeTasksRequest(cluster=cluster, tasks=arns)).tasks if arns else []
+    print_table(TASK_HEADERS, _task_rows(sorted(tasks, key=lambda t: t.created_at_ms)))
+
+
+@task.command("describe")
+@click.argument("task_ids", nargs=-1, required=True)
+@click.option("--cluster", default="default", show_default=True)
+@api_command
+def task_describe(api: Api, task_ids: tuple[str, ...], cluster: str, as_json: bool) -> None:
+    response = api.DescribeTasks(pb.DescribeTasksRequest(cluster=cluster, tasks=task_ids))
+    data = {"tasks": [ecs_json.task(t) for t in response.tasks],
+            "failures": [ecs_json.failure(f) for f in response.failures]}
+    if as_json:
+        return print_json(data)
+    for t in data["tasks"]:
+        print_json(t)
+    for f in response.failures:
+        _fail(f"task {f.arn}: {f.reason}")
+
+
+@task.command("stop")
+@click.argument("task_id")
+@click.option("--cluster", default="default", show_default=True)
+@click.option("--reason", default="")
+@api_command
+def task_stop(api: Api, task_id: str, cluster: str, reason: str, as_json: bool) -> None:
+    stopped = api.StopTask(pb.StopTaskRequest(cluster=cluster, task=task_id, reason=reason)).task
+    if as_json:
+        return print_json({"task": ecs_json.task(stopped)})
+    click.echo(f"{stopped.task_id} desired STOPPED ({stopped.stopped_reason})")
+
+
+# -- container instances -------------------------------------------------------------------
+
+@cli.group()
+def node() -> None:
+    """Container instances (machines running an agent)."""
+
+
+def _resource(resources, name: str) -> int:
+    return next((r.integer_value for r in resources if r.name == name), 0)
+
+
+@node.command("ls")
+@click.option("--cluster", default="default", show_default=True)
+@api_command
+def node_ls(api: Api, cluster: str, as_json: bool) -> None:
+    arns = api.ListContainerInstances(pb.ListContainerInstancesRequest(cluster=cluster)).container_instance_arns
+    if as_json:
+        return print_json({"containerInstanceArns": list(arns)})
+    instances = api.DescribeContainerInstances(pb.DescribeContainerInstancesRequest(
+        cluster=cluster, container_instances=arns)).container_instances if arns else []
+    print_table(["INSTANCE", "NAME", "STATUS", "CONNECTED", "CPU FREE/TOTAL", "MEM FREE/TOTAL",
+                 "RUNNING", "PENDING"],
+                [[i.instance_id, i.name, i.status, "yes" if i.agent_connected else "no",
+                  f"{_resource(i.remaining_resources, 'CPU')}/{_resource(i.registered_resources, 'CPU')}",
+                  f"{_resource(i.remaining_resources, 'MEMORY')}/{_resource(i.registered_resources, 'MEMORY')}",
+                  i.running_tasks_count, i.pending_tasks_count] for i in instances])
+
+
+@node.command("describe")
+@click.argument("instance_id")
+@click.option("--cluster", default="default", show_default=True)
+@api_command
+def node_describe(api: Api, instance_id: str, cluster: str, as_json: bool) -> None:
+    response = api.DescribeContainerInstances(pb.DescribeContainerInstancesRequest(
+        cluster=cluster, container_instances=[instance_id]))
+    if as_json:
+        return print_json({"containerInstances": [ecs_json.container_instance(i)
+                                                  for i in response.container_instances],
+                           "failures": [ecs_json.failure(f) for f in response.failures]})
+    if response.failures:
+        _fail(f"container instance {instance_id}: {response.failures[0].reason}")
+    print_json(ecs_json.container_instance(response.container_instances[0]))
+
+
+# -- components in the foreground ----------------------------------------------------------
+
+@cli.group()
+def controlplane() -> None:
+    """The control plane."""
+
+
+@controlplane.command("serve")
+@click.option("--etcd", default="127.0.0.1:2379", show_default=True,
+              help="etcd endpoints, comma-separated host:port.")
+@click.option("--listen", default=DEFAULT_ENDPOINT, show_default=True)
+def controlplane_serve(etcd: str, listen: str) -> None:
+    """Serve the control-plane and agent APIs (state in etcd)."""
+    from controlplane.server import serve
+
+    serve(etcd, listen)
+
+
+@cli.group()
+def agent() -> None:
+    """The node agent."""
+
+
+@agent.command("serve")
+@click.option("--endpoint", default=None, help="Control plane (default: the global --endpoint).")
+@click.option("--name", default="", help="Instance name (default: the host name).")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=Path("/var/lib/skiff/agent"),
+              show_default=True)
+@click.option("--cluster", default="default", show_default=True)
+@click.option("--reserved-memory", type=int, default=256, show_default=True,
+              help="MiB kept for the host.")
+@click.option("--stop-timeout", type=float, default=30.0, show_default=True,
+              help="Seconds between SIGTERM and SIGKILL when stopping a container.")
+@click.option("--pull", "pull_behavior", type=click.Choice(["default", "prefer-cached", "once"]),
+              default="default", show_default=True,
+              help="Image pull behaviour (as ECS_IMAGE_PULL_BEHAVIOR).")
+@click.pass_obj
+def agent_serve(api: Api, endpoint: str | None, name: str, state_dir: Path, cluster: str,
+                reserved_memory: int, stop_timeout: float, pull_behavior: str) -> None:
+    """Register this machine as a container instance and run its tasks with Docker."""
+    import signal
+
+    from agent.engine import EngineConfig
+    from agent.session import Agent, AgentConfig
+
+    config = AgentConfig(endpoint=endpoint or api.endpoint, cluster=cluster, name=name,
+                         state_dir=state_dir, reserved_memory=reserved_memory,
+                         engine=EngineConfig(stop_timeout=stop_timeout, pull_behavior=pull_behavior))
+    node_agent = Agent(config)
+    signal.signal(signal.SIGTERM, lambda *_: node_agent.stop())
+    try:
+        node_agent.run()
+    except KeyboardInterrupt:
+        node_agent.stop()
+
+
+@cli.group()
+def registry() -> None:
+    """The bundled OCI registry."""
+
+
+@registry.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--data", type=click.Path(path_type=Path), default=Path("/var/lib/skiff/registry"),
+              show_default=True)
+def registry_serve(host: str, port: int, data: Path) -> None:
+    """Serve the registry (OCI Distribution API) in the foreground."""
+    from registry.server import RegistryServer
+
+    RegistryServer(data, host, port).serve_forever()
+
+
+# -- the single-machine stack --------------------------------------------------------------
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("SKIFF_STATE_DIR", Path.home() / ".skiff"))
+
+
+@cli.command()
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="Where all data and logs go (default $SKIFF_STATE_DIR or ~/.skiff).")
+@click.option("--detach", is_flag=True, help="Return once the stack is up; `skiff down` stops it.")
+@click.option("--stop-timeout", type=float, default=30.0, show_default=True,
+              help="The agent's stop timeout, in seconds.")
+@click.pass_obj
+def up(api: Api, state_dir: Path | None, detach: bool, stop_timeout: float) -> None:
+    """Start etcd, the registry, the control plane and one agent on this machine."""
+    from skiff.stack import Stack, StackError
+
+    stack = Stack(state_dir or default_state_dir(), api.endpoint)
+    try:
+        stack.up(stop_timeout=stop_timeout)
+    except StackError as exc:
+        _fail(str(exc))
+    click.echo(f"skiff is up: control plane {api.endpoint}, registry {stack.registry_address}, "
+               f"state in {stack.state_dir}")
+    if detach:
+        return
+    click.echo("press Ctrl-C to stop")
+    stack.wait()
+
+
+@cli.command()
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+@click.pass_obj
+def down(api: Api, state_dir: Path | None) -> None:
+    """Stop what `skiff up` started (data stays in the state dir)."""
+    from skiff.stack import Stack
+
+    stopped = Stack(state_dir or default_state_dir(), api.endpoint).down()
+    click.echo("stopped " + (", ".join(stopped) if stopped else "nothing (not running)"))
+
+
+def main() -> None:
+    cli(prog_name="skiff")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""The single-machine stack behind `skiff up` / `skiff down`.
+
+Each component runs as its own process, as it would on separate machines:
+
+    <state-dir>/etcd/         etcd data          (etcd on a loopback port)
+    <state-dir>/registry/     registry blobs     (127.0.0.1:5000)
+    <state-dir>/agent/        the agent's identity
+    <state-dir>/logs/*.log    one log per component
+    <state-dir>/stack.json    pids and ports, for `skiff down`
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from skiff.services import EtcdProcess, ensure_dockerd, free_port, port_open, wait_until
+
+REGISTRY_HOST, REGISTRY_PORT = "127.0.0.1", 5000
+COMPONENTS = ("etcd", "registry", "controlplane", "agent")  # start order; stop is the reverse
+
+
+class StackError(Exception):
+    pass
+
+
+class Stack:
+    def __init__(self, state_dir: Path, endpoint: str):
+        self.state_dir = Path(state_dir).absolute()
+        self.endpoint = endpoint
+        self.registry_address = f"{REGISTRY_HOST}:{REGISTRY_PORT}"
+        self._record = self.state_dir / "stack.json"
+        self._pids: dict[str, int] = {}
+
+    def _log(self, name: str):
+        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        return open(self.state_dir / "logs" / f"{name}.log", "ab")
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        with self._log(name) as log:
+            process = subprocess.Popen([sys.executable, "-m", "skiff.cli", "--endpoint",
+                                        self.endpoint, *args], stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        self._pids[name] = process.pid
+        self._save()
+        return process
+
+    def _save(self, **extra) -> None:
+        data = self._load()
+        data.update(extra)
+        data["pids"] = dict(data.get("pids", {}), **self._pids)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._record.write_text(json.dumps(data))
+
+    def _load(self) -> dict:
+        try:
+            return json.loads(self._record.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def up(self, stop_timeout: float = 30.0, timeout: float = 60.0) -> None:
+        if any(_alive(pid) for pid in self._load().get("pids", {}).values()):
+            raise StackError(f"a stack is already running from {self.state_dir} (skiff down first)")
+        self._record.unlink(missing_ok=True)
+        host, _, port = self.endpoint.rpartition(":")
+        for address, what in ((self.endpoint, "the control plane"),
+                              (self.registry_address, "the registry")):
+            h, _, p = address.rpartition(":")
+            if port_open(h, int(p)):
+                raise StackError(f"{address} is already in use; {what} cannot listen there")
+        ensure_dockerd()
+        etcd = EtcdProcess(self.state_dir / "etcd", client_port=free_port(),
+                           log_path=self.state_dir / "logs" / "etcd.log")
+        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        etcd.start()
+        self._pids["etcd"] = etcd.process.pid
+        self._save(etcd=etcd.endpoint)
+        try:
+            self._spawn("registry", ["registry", "serve", "--host", REGISTRY_HOST, "--port",
+                                     str(REGISTRY_PORT), "--data", str(self.state_dir / "registry")])
+            self._spawn("controlplane", ["controlplane", "serve", "--etcd", etcd.endpoint,
+                                         "--listen", self.endpoint])
+            self._spawn("agent", ["agent", "serve", "--state-dir", str(self.state_dir / "agent"),
+                                  "--stop-timeout", str(stop_timeout)])
+            wait_until(lambda: _registry_ready(self.registry_address), timeout,
+                       message=f"the registry on {self.registry_address}")
+            wait_until(lambda: port_open(host, int(port)), timeout,
+                       message=f"the control plane on {self.endpoint}")
+            wait_until(self._agent_connected, timeout, interval=0.2, message="the agent to connect")
+        except TimeoutError as exc:
+            self.down()
+            raise StackError(f"{exc}; see the logs in {self.state_dir / 'logs'}") from exc
+
+    def _agent_connected(self) -> bool:
+        import grpc
+
+        from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc
+
+        with grpc.insecure_channel(self.endpoint) as channel:
+            stub = controlplane_pb2_grpc.ControlPlaneStub(channel)
+            arns = stub.ListContainerInstances(pb.ListContainerInstancesRequest(), timeout=5)
+            if not arns.container_instance_arns:
+                return False
+            described = stub.DescribeContainerInstances(pb.DescribeContainerInstancesRequest(
+                container_instances=arns.container_instance_arns), timeout=5)
+            return any(i.agent_connected for i in described.container_instances)
+
+    def wait(self) -> None:
+        """Block until interrupted or a component dies, then stop everything."""
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            while all(_alive(pid) for pid in self._pids.values()):
+                time.sleep(1)  # supervising processes: nothing to wait on but their exit
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.down()
+
+    def down(self, timeout: float = 40.0) -> list[str]:
+        pids = self._load().get("pids", {})
+        stopped = []
+        for name in reversed(COMPONENTS):
+            pid = pids.get(name)
+            if pid and _alive(pid):
+                _terminate(pid, timeout)
+                stopped.append(name)
+        self._record.unlink(missing_ok=True)
+        return stopped
+
+
+def _registry_ready(address: str) -> bool:
+    with urllib.request.urlopen(f"http://{address}/v2/", timeout=2) as response:
+        return response.status == 200
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie child is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _terminate(pid: int, timeout: float) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not _alive(pid), timeout, interval=0.1, message=f"pid {pid} to exit")
+    except TimeoutError:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
