@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from agent.runtime import (ContainerRuntimeError, ContainerSpec, ContainerState, DockerRuntime,
@@ -125,6 +125,7 @@ class TaskWorker(threading.Thread):
         self._stopping = threading.Event()
         self._ids: dict[str, str] = {}
         self._failure: str = ""  # why the task could not start (pull/create errors)
+        self._reported_phases: tuple[ContainerPhase, ...] = ()
 
     def update(self, plan: TaskPlan) -> None:
         """A newer assignment for this task (e.g. desired STOPPED)."""
@@ -154,6 +155,8 @@ class TaskWorker(threading.Thread):
                         log.error("task %s failed to start: %s", self.plan.task_id, exc)
                         self._failure = f"{type(exc).__name__}: {exc}"
                 if action == Action.WAIT:
+                    if self._phases(states) != self._reported_phases:
+                        self._send(self.known, states)  # e.g. a non-essential container exited
                     self._wake.wait(self.config.poll_interval)
                     self._wake.clear()
         except Exception:  # a worker must never die silently
@@ -174,6 +177,9 @@ class TaskWorker(threading.Thread):
             except ContainerRuntimeError:
                 states[container.name] = None  # not found, or Docker away: treat as absent
         return states
+
+    def _phases(self, states: dict[str, ContainerState | None]) -> tuple[ContainerPhase, ...]:
+        return tuple(_phase(states[c.name]) for c in self.plan.containers)
 
     def _observed(self, states: dict[str, ContainerState | None]) -> list[Observed]:
         return [Observed(c.name, c.essential, _phase(states[c.name])) for c in self.plan.containers]
@@ -221,6 +227,7 @@ class TaskWorker(threading.Thread):
 
     def _send(self, status: TaskStatus, states: dict[str, ContainerState | None],
               stop_code: str = "", stopped_reason: str = "") -> None:
+        self._reported_phases = self._phases(states)
         results = []
         for container in self.plan.containers:
             state = states[container.name]
@@ -325,4 +332,3 @@ def container_spec(task_id: str, cluster: str, instance_id: str, network_mode: s
 __all__ = ["Action", "ContainerPhase", "Observed", "next_action", "TaskPlan", "ContainerPlan",
            "TaskReport", "ContainerResult", "EngineConfig", "TaskWorker", "TaskEngine",
            "container_spec"]
-_unused = field  # dataclasses.field kept for future defaults

@@ -95,16 +95,13 @@ class EtcdProcess:
 
 
 def docker_running(base_url: str | None = None) -> bool:
-    import docker  # only to ping; the agent's runtime owns the real use of the SDK
+    from agent.runtime import DockerRuntime  # the one module that speaks to Docker
 
+    runtime = DockerRuntime(base_url, timeout=3)
     try:
-        client = docker.DockerClient(base_url=base_url or "unix:///var/run/docker.sock", timeout=3)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except Exception:
-        return False
+        return runtime.ping()
+    finally:
+        runtime.close()
 
 
 def ensure_dockerd(timeout: float = 60.0, log_path: str = "/var/log/skiff-dockerd.log") -> None:

@@ -31,10 +31,11 @@ class StackError(Exception):
 
 
 class Stack:
-    def __init__(self, state_dir: Path, endpoint: str):
+    def __init__(self, state_dir: Path, endpoint: str, registry_port: int = REGISTRY_PORT):
         self.state_dir = Path(state_dir).absolute()
         self.endpoint = endpoint
-        self.registry_address = f"{REGISTRY_HOST}:{REGISTRY_PORT}"
+        self.registry_port = registry_port
+        self.registry_address = f"{REGISTRY_HOST}:{registry_port}"
         self._record = self.state_dir / "stack.json"
         self._pids: dict[str, int] = {}
 
@@ -64,7 +65,8 @@ class Stack:
         except (OSError, ValueError):
             return {}
 
-    def up(self, stop_timeout: float = 30.0, timeout: float = 60.0) -> None:
+    def up(self, stop_timeout: float = 30.0, timeout: float = 60.0,
+           agent_args: tuple[str, ...] = ()) -> None:
         if any(_alive(pid) for pid in self._load().get("pids", {}).values()):
             raise StackError(f"a stack is already running from {self.state_dir} (skiff down first)")
         self._record.unlink(missing_ok=True)
@@ -83,11 +85,11 @@ class Stack:
         self._save(etcd=etcd.endpoint)
         try:
             self._spawn("registry", ["registry", "serve", "--host", REGISTRY_HOST, "--port",
-                                     str(REGISTRY_PORT), "--data", str(self.state_dir / "registry")])
+                                     str(self.registry_port), "--data", str(self.state_dir / "registry")])
             self._spawn("controlplane", ["controlplane", "serve", "--etcd", etcd.endpoint,
                                          "--listen", self.endpoint])
             self._spawn("agent", ["agent", "serve", "--state-dir", str(self.state_dir / "agent"),
-                                  "--stop-timeout", str(stop_timeout)])
+                                  "--stop-timeout", str(stop_timeout), *agent_args])
             wait_until(lambda: _registry_ready(self.registry_address), timeout,
                        message=f"the registry on {self.registry_address}")
             wait_until(lambda: port_open(host, int(port)), timeout,

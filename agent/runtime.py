@@ -1,0 +1,593 @@
+"""The node agent's Docker adapter: the only module in Skiff that imports the `docker` SDK.
+
+The task engine thinks in tasks and containers. This module turns that into Docker Engine API
+calls and turns Docker's answers back into plain dataclasses (`ContainerState`,
+`NetworkBinding`) and one small error hierarchy. Nothing outside this file sees a `docker` type,
+which keeps three things in one place (STYLE.md, "each third-party SDK imported in exactly one
+module"):
+
+* the mapping from a task definition's container fields to Docker's create parameters;
+* adoption (DESIGN.md invariant 5): every container gets a deterministic name
+  (`docker_container_name`) before it is created, plus labels for the rest, so an agent that
+  crashed between "create" and "remember" finds its container again, by name on `create` (Docker
+  answers 409 Conflict for a second container of that name) or by label in `list_containers`;
+* error classification, drawn once here::
+
+      ContainerRuntimeError            retriable=False  bad request (4xx), auth refused, ...
+      ├── ImageNotFound                retriable=False  pull: not found / manifest unknown;
+      │                                                 create: image not present locally
+      ├── ContainerNotFound            retriable=False  404 on start / inspect
+      └── RuntimeUnavailable           retriable=True   daemon down, timeouts, 5xx, registry
+                                                        unreachable
+
+  "Not found" on `stop` and `remove` counts as done, not as an error.
+
+A registry that refuses connections (or whose name does not resolve) makes Docker answer 500
+"dial tcp ...: connection refused"; that is `RuntimeUnavailable`: the registry may be
+restarting, and the task engine bounds its retries. A registry that answers "manifest unknown" or
+"name unknown" (Docker 20.10 relays these as 500 too, so the text decides) is `ImageNotFound`.
+
+Example::
+
+    runtime = DockerRuntime()
+    spec = ContainerSpec(task_id=uuid.uuid4().hex, container_name="web", cluster="default",
+                         instance_id="i-1", image="127.0.0.1:5000/web:1",
+                         port_mappings=(PortSpec(container_port=80, host_port=0),))
+    if not runtime.image_present(spec.image):
+        runtime.pull(spec.image)
+    container_id = runtime.create(spec)        # same id again if it already exists
+    runtime.start(container_id)
+    runtime.inspect(container_id).network_bindings   # the host port Docker chose
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+import docker
+import docker.errors
+import requests.exceptions
+import urllib3.exceptions
+
+__all__ = [
+    "LABEL_TASK_ID",
+    "LABEL_CONTAINER_NAME",
+    "LABEL_CLUSTER",
+    "LABEL_INSTANCE",
+    "LABEL_HOST_PORTS",
+    "PortSpec",
+    "ContainerSpec",
+    "NetworkBinding",
+    "ContainerState",
+    "ContainerRuntimeError",
+    "ImageNotFound",
+    "ContainerNotFound",
+    "RuntimeUnavailable",
+    "docker_container_name",
+    "DockerRuntime",
+]
+
+LABEL_TASK_ID = "skiff.task-id"
+LABEL_CONTAINER_NAME = "skiff.container-name"
+LABEL_CLUSTER = "skiff.cluster"
+LABEL_INSTANCE = "skiff.container-instance"
+# Host-mode port mappings, e.g. "80/tcp,53/udp": Docker reports no bindings in host mode, so the
+# adapter remembers them at create time to report them from inspect.
+LABEL_HOST_PORTS = "skiff.host-ports"
+
+_NAME_PREFIX = "skiff"
+_DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+# No "-" in a task id, so "skiff-<task_id>-<container_name>" splits back uniquely.
+_TASK_ID = re.compile(r"^[a-zA-Z0-9_.]+$")
+_CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9_.-]+$")
+_NETWORK_MODES = ("bridge", "host", "none")
+_NEVER = "0001-01-01T00:00:00Z"  # Docker's zero time: "not started" / "not finished"
+_MIB = 1024 * 1024
+_MIN_CPU_SHARES = 2  # as the ECS agent: 0 would mean Docker's default of 1024 shares
+
+T = TypeVar("T")
+
+
+# --- the data the task engine sees ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PortSpec:
+    """One port mapping of a container; `host_port` 0 lets Docker pick a free host port."""
+
+    container_port: int
+    host_port: int
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything needed to create one container of one task (a task definition's fields)."""
+
+    task_id: str
+    container_name: str
+    cluster: str
+    instance_id: str
+    image: str
+    cpu: int = 0  # ECS CPU units -> CpuShares (at least 2, as the ECS agent)
+    memory: int | None = None  # MiB, hard limit -> Memory
+    memory_reservation: int | None = None  # MiB, soft limit -> MemoryReservation
+    command: tuple[str, ...] = ()
+    entry_point: tuple[str, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    port_mappings: tuple[PortSpec, ...] = ()
+    working_directory: str | None = None
+    docker_labels: tuple[tuple[str, str], ...] = ()
+    network_mode: str = "bridge"  # "bridge" | "host" | "none"
+    init: bool = False  # Docker's --init (ECS linuxParameters.initProcessEnabled)
+
+
+@dataclass(frozen=True)
+class NetworkBinding:
+    """A port of a container reachable on the host (ECS `networkBindings`)."""
+
+    bind_ip: str
+    container_port: int
+    host_port: int
+    protocol: str
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """What Docker says about one container, with Skiff's labels decoded."""
+
+    container_id: str
+    name: str  # Docker's name, without the leading "/"
+    task_id: str  # from LABEL_TASK_ID ("" when the container has none)
+    container_name: str  # from LABEL_CONTAINER_NAME
+    status: str  # created|running|paused|restarting|removing|exited|dead
+    exit_code: int | None  # set when exited or dead
+    network_bindings: tuple[NetworkBinding, ...]
+    started_at: str | None  # RFC 3339 as Docker gives it; None when never started
+    finished_at: str | None
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def exited(self) -> bool:
+        return self.status in ("exited", "dead")
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+class ContainerRuntimeError(Exception):
+    """Docker could not do what was asked. `retriable` says whether trying again may help."""
+
+    retriable: bool = False
+
+
+class ImageNotFound(ContainerRuntimeError):
+    """The registry has no such image (pull), or the image is not present locally (create)."""
+
+
+class ContainerNotFound(ContainerRuntimeError):
+    """No container with that id or name."""
+
+
+class RuntimeUnavailable(ContainerRuntimeError):
+    """The Docker daemon or a registry did not answer properly: down, timed out, 5xx."""
+
+    retriable = True
+
+
+# Docker relays registry answers on pull as text (often with status 500); these decide.
+_PULL_NOT_FOUND = ("manifest unknown", "name unknown", "not found", "repository does not exist",
+                   "no such image")
+_PULL_REFUSED = ("unauthorized", "denied", "authentication required", "no basic auth credentials",
+                 "incorrect username or password", "unknown blob", "blob unknown")
+# Errors of the connection to dockerd itself (socket gone, refused, timed out, cut mid-stream).
+_TRANSPORT_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                     requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError,
+                     OSError)
+# What the SDK and its transport raise; anything else (TypeError, ...) is a bug and propagates.
+_SDK_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException,
+               urllib3.exceptions.HTTPError, OSError)
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    """True when `exc` or one of its causes is a failure to talk to dockerd at all."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 10:
+        if isinstance(current, docker.errors.APIError):
+            return False  # dockerd answered
+        if isinstance(current, _TRANSPORT_ERRORS):
+            return True
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, docker.errors.APIError) and exc.explanation:
+        return f"{exc.status_code}: {exc.explanation}"
+    return str(exc) or type(exc).__name__
+
+
+def _classify(exc: BaseException, what: str) -> ContainerRuntimeError:
+    """The generic rule: 5xx and transport failures are retriable, the rest is not."""
+    if isinstance(exc, ContainerRuntimeError):
+        return exc
+    message = f"{what}: {_describe(exc)}"
+    if isinstance(exc, docker.errors.APIError):
+        status = exc.status_code
+        if status is not None and status >= 500:
+            return RuntimeUnavailable(message)
+        return ContainerRuntimeError(message)
+    if _is_transport_error(exc):
+        return RuntimeUnavailable(message)
+    return ContainerRuntimeError(message)
+
+
+def _classify_pull(text: str, what: str, status: int | None) -> ContainerRuntimeError:
+    """Classify a failed pull by Docker's message, falling back to its status code.
+
+    `status` is None for an error reported inside the pull's progress stream (a download cut
+    off or failing mid-way): retriable unless the text says the image is missing or refused.
+    """
+    lowered = text.lower()
+    message = f"{what}: {text}"
+    if any(fragment in lowered for fragment in _PULL_NOT_FOUND):
+        return ImageNotFound(message)
+    if any(fragment in lowered for fragment in _PULL_REFUSED):
+        return ContainerRuntimeError(message)
+    if status is None or status >= 500:
+        return RuntimeUnavailable(message)
+    return ContainerRuntimeError(message)
+
+
+# --- names and labels ------------------------------------------------------------------------
+
+def docker_container_name(task_id: str, container_name: str) -> str:
+    """The Docker name of a task's container: "skiff-<task_id>-<container_name>".
+
+    Deterministic, so it is known before the container is created (DESIGN.md invariant 5), and
+    injective: a task id has no "-", so the name splits back into its two parts. Raises
+    ValueError for a task id or container name Docker (or that split) cannot take.
+    """
+    if not _TASK_ID.match(task_id):
+        raise ValueError(f"task_id {task_id!r}: expected letters, digits, '_' or '.'")
+    if not _CONTAINER_NAME.match(container_name):
+        raise ValueError(f"container_name {container_name!r}: expected letters, digits, "
+                         "'_', '.' or '-'")
+    name = f"{_NAME_PREFIX}-{task_id}-{container_name}"
+    assert _DOCKER_NAME.match(name), name
+    return name
+
+
+def _port_key(container_port: int, protocol: str) -> str:
+    return f"{container_port}/{protocol.lower()}"
+
+
+def _labels(spec: ContainerSpec) -> dict[str, str]:
+    """The user's docker labels, then Skiff's own (which a user label cannot override)."""
+    labels = dict(spec.docker_labels)
+    labels.update({
+        LABEL_TASK_ID: spec.task_id,
+        LABEL_CONTAINER_NAME: spec.container_name,
+        LABEL_CLUSTER: spec.cluster,
+        LABEL_INSTANCE: spec.instance_id,
+    })
+    if spec.network_mode == "host" and spec.port_mappings:
+        labels[LABEL_HOST_PORTS] = ",".join(
+            _port_key(p.container_port, p.protocol) for p in spec.port_mappings)
+    else:
+        labels.pop(LABEL_HOST_PORTS, None)
+    return labels
+
+
+def _parse_port_key(key: str) -> tuple[int, str] | None:
+    port, _, protocol = key.partition("/")
+    try:
+        return int(port), (protocol or "tcp")
+    except ValueError:
+        return None
+
+
+def _bridge_bindings(ports: dict[str, Any] | None) -> tuple[NetworkBinding, ...]:
+    """Bindings from inspect's NetworkSettings.Ports, one per host port, IPv4 preferred.
+
+    Docker lists a dynamic mapping once for 0.0.0.0 and once for ::; the IPv6 entries of a
+    (container_port, protocol) are dropped when it has an IPv4 one.
+    """
+    bindings: list[NetworkBinding] = []
+    for key, entries in sorted((ports or {}).items()):
+        parsed = _parse_port_key(key)
+        if parsed is None or not entries:
+            continue  # exposed but not published
+        container_port, protocol = parsed
+        candidates = []
+        for entry in entries:
+            try:
+                host_port = int(entry.get("HostPort") or 0)
+            except ValueError:
+                continue
+            if host_port:
+                candidates.append((entry.get("HostIp") or "0.0.0.0", host_port))
+        ipv4 = [c for c in candidates if ":" not in c[0]]
+        chosen = ipv4 or candidates
+        # 0.0.0.0 first, then by host port; one binding per host port.
+        chosen.sort(key=lambda c: (c[0] != "0.0.0.0", c[1], c[0]))
+        seen: set[int] = set()
+        for bind_ip, host_port in chosen:
+            if host_port in seen:
+                continue
+            seen.add(host_port)
+            bindings.append(NetworkBinding(bind_ip=bind_ip, container_port=container_port,
+                                           host_port=host_port, protocol=protocol))
+    return tuple(bindings)
+
+
+def _host_bindings(label: str | None) -> tuple[NetworkBinding, ...]:
+    bindings = []
+    for key in (label or "").split(","):
+        parsed = _parse_port_key(key.strip()) if key.strip() else None
+        if parsed is not None:
+            port, protocol = parsed
+            bindings.append(NetworkBinding(bind_ip="0.0.0.0", container_port=port,
+                                           host_port=port, protocol=protocol))
+    return tuple(bindings)
+
+
+def _time(value: str | None) -> str | None:
+    return None if not value or value == _NEVER else value
+
+
+def _state_from_inspect(attrs: dict[str, Any]) -> ContainerState:
+    config = attrs.get("Config") or {}
+    labels = config.get("Labels") or {}
+    state = attrs.get("State") or {}
+    status = state.get("Status") or ""
+    network_mode = (attrs.get("HostConfig") or {}).get("NetworkMode") or ""
+    if network_mode == "host":
+        # Docker reports nothing for host mode; the ports are the container's own, always.
+        bindings = _host_bindings(labels.get(LABEL_HOST_PORTS))
+    else:
+        bindings = _bridge_bindings((attrs.get("NetworkSettings") or {}).get("Ports"))
+    exit_code = state.get("ExitCode") if status in ("exited", "dead") else None
+    return ContainerState(
+        container_id=attrs["Id"],
+        name=(attrs.get("Name") or "").lstrip("/"),
+        task_id=labels.get(LABEL_TASK_ID, ""),
+        container_name=labels.get(LABEL_CONTAINER_NAME, ""),
+        status=status,
+        exit_code=int(exit_code) if exit_code is not None else None,
+        network_bindings=bindings,
+        started_at=_time(state.get("StartedAt")),
+        finished_at=_time(state.get("FinishedAt")),
+    )
+
+
+# --- the adapter -----------------------------------------------------------------------------
+
+class DockerRuntime:
+    """Container operations on one Docker engine, with errors classified.
+
+    Safe to share between threads (the SDK's HTTP session pools its connections). The connection
+    is opened on first use, so an agent can be constructed while dockerd is still starting:
+    `ping()` answers False and the other methods raise `RuntimeUnavailable` until it is up.
+    """
+
+    def __init__(self, base_url: str | None = None, timeout: float = 60):
+        """`base_url` None means what `docker.from_env()` uses: DOCKER_HOST (and its TLS
+        settings) when set, else unix:///var/run/docker.sock. `timeout` bounds each API call
+        (a pull's stream and a stop's grace period are added to it)."""
+        self._base_url = base_url
+        self._timeout = timeout
+        self._client: docker.APIClient | None = None
+        self._lock = threading.Lock()
+
+    # The SDK's client, connected lazily; "auto" asks the daemon for its API version.
+    def _api(self) -> docker.APIClient:
+        with self._lock:
+            if self._client is None:
+                if self._base_url is None:
+                    kwargs = docker.utils.kwargs_from_env()
+                else:
+                    kwargs = {"base_url": self._base_url}
+                self._client = docker.APIClient(version="auto", timeout=self._timeout, **kwargs)
+            return self._client
+
+    def _call(self, what: str, fn: Callable[[docker.APIClient], T]) -> T:
+        try:
+            return fn(self._api())
+        except _SDK_ERRORS as exc:
+            raise _classify(exc, what) from exc
+
+    def ping(self) -> bool:
+        """True when the daemon answers."""
+        try:
+            return bool(self._api().ping())
+        except _SDK_ERRORS:
+            return False
+
+    def image_present(self, image: str) -> bool:
+        """True when `image` (a reference; no tag means latest) is in the local image store."""
+        try:
+            self._api().inspect_image(image)
+        except docker.errors.NotFound:
+            return False
+        except _SDK_ERRORS as exc:
+            raise _classify(exc, f"inspect image {image}") from exc
+        return True
+
+    def pull(self, image: str, auth: dict | None = None) -> None:
+        """Pull `image` (tag defaults to latest; "repo@sha256:..." pulls by digest).
+
+        `auth` is Docker's auth config ({"username", "password"} or {"identitytoken"}); None uses
+        the daemon host's docker config. Raises ImageNotFound when the registry has no such
+        repository or tag, RuntimeUnavailable when dockerd or the registry is unreachable or
+        failed, ContainerRuntimeError when access is refused or the reference is invalid.
+        """
+        what = f"pull {image}"
+        try:
+            stream = self._api().pull(image, stream=True, decode=True, auth_config=auth)
+            for message in stream:
+                # A pull that fails after it began still answers 200: the error is in the stream.
+                if isinstance(message, dict) and (message.get("error")
+                                                  or message.get("errorDetail")):
+                    detail = message.get("errorDetail") or {}
+                    text = str(message.get("error") or detail.get("message") or message)
+                    raise _classify_pull(text, what, None)
+        except docker.errors.NotFound as exc:
+            raise ImageNotFound(f"{what}: {_describe(exc)}") from exc
+        except docker.errors.APIError as exc:
+            text = str(exc.explanation or exc)
+            raise _classify_pull(text, what, exc.status_code) from exc
+        except _SDK_ERRORS as exc:
+            raise _classify(exc, what) from exc
+
+    def create(self, spec: ContainerSpec) -> str:
+        """Create (not start) the container for `spec`; return its id.
+
+        The name is `docker_container_name(spec.task_id, spec.container_name)`. When a container
+        of that name exists already, its id is returned instead (adoption after a crash between
+        create and remember); never a duplicate. Raises ImageNotFound when the image is not
+        present locally (pull first), ContainerRuntimeError when the name is taken by a container
+        of another task.
+        """
+        if spec.network_mode not in _NETWORK_MODES:
+            raise ValueError(f"network_mode {spec.network_mode!r}: expected one of "
+                             f"{', '.join(_NETWORK_MODES)}")
+        name = docker_container_name(spec.task_id, spec.container_name)
+        what = f"create {name}"
+        for _ in range(3):  # the existing container may vanish between 409 and inspect
+            try:
+                return self._create(spec, name)
+            except docker.errors.ImageNotFound as exc:
+                raise ImageNotFound(f"{what}: {_describe(exc)}") from exc
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409 or "already in use" not in str(exc.explanation):
+                    raise _classify(exc, what) from exc
+            except _SDK_ERRORS as exc:
+                raise _classify(exc, what) from exc
+            try:
+                existing = self.inspect(name)
+            except ContainerNotFound:
+                continue
+            if existing.task_id != spec.task_id or existing.container_name != spec.container_name:
+                raise ContainerRuntimeError(
+                    f"{what}: the name is taken by container {existing.container_id} "
+                    f"(task {existing.task_id!r}, container {existing.container_name!r})")
+            return existing.container_id
+        raise RuntimeUnavailable(f"{what}: the name stays taken but the container is not found")
+
+    def _create(self, spec: ContainerSpec, name: str) -> str:
+        api = self._api()
+        port_bindings: dict[str, list[int | None]] = {}
+        exposed: list[tuple[int, str]] = []
+        if spec.network_mode == "bridge":
+            for mapping in spec.port_mappings:
+                protocol = mapping.protocol.lower()
+                key = _port_key(mapping.container_port, protocol)
+                port_bindings.setdefault(key, []).append(mapping.host_port or None)
+                if (mapping.container_port, protocol) not in exposed:
+                    exposed.append((mapping.container_port, protocol))
+        host_config = api.create_host_config(
+            network_mode=spec.network_mode,
+            port_bindings=port_bindings or None,
+            cpu_shares=max(spec.cpu, _MIN_CPU_SHARES),
+            mem_limit=spec.memory * _MIB if spec.memory else None,
+            mem_reservation=spec.memory_reservation * _MIB if spec.memory_reservation else None,
+            init=True if spec.init else None,
+        )
+        result = api.create_container(
+            image=spec.image,
+            name=name,
+            # Only when given, so the image's own ENTRYPOINT / CMD apply otherwise.
+            entrypoint=list(spec.entry_point) or None,
+            command=list(spec.command) or None,
+            environment=[f"{key}={value}" for key, value in spec.environment] or None,
+            working_dir=spec.working_directory or None,
+            ports=exposed or None,
+            labels=_labels(spec),
+            host_config=host_config,
+            use_config_proxy=False,  # the environment is exactly the task definition's
+        )
+        return result["Id"]
+
+    def start(self, container_id: str) -> None:
+        """Start the container; starting a running one is fine. Raises ContainerNotFound."""
+        what = f"start {container_id}"
+        try:
+            self._api().start(container_id)
+        except docker.errors.NotFound as exc:
+            raise ContainerNotFound(f"{what}: {_describe(exc)}") from exc
+        except _SDK_ERRORS as exc:
+            raise _classify(exc, what) from exc
+
+    def stop(self, container_id: str, timeout: float) -> None:
+        """SIGTERM (the image's stop signal), then SIGKILL after `timeout` seconds (rounded up).
+
+        A container that is already stopped, or gone, counts as stopped.
+        """
+        what = f"stop {container_id}"
+        grace = max(0, math.ceil(timeout))
+        try:
+            self._api().stop(container_id, timeout=grace)
+        except docker.errors.NotFound:
+            return
+        except _SDK_ERRORS as exc:
+            raise _classify(exc, what) from exc
+
+    def remove(self, container_id: str) -> None:
+        """Remove the container, killing it if it runs. Gone already (or going) counts as done."""
+        what = f"remove {container_id}"
+        try:
+            self._api().remove_container(container_id, force=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409 and "already in progress" in str(exc.explanation):
+                return
+            raise _classify(exc, what) from exc
+        except _SDK_ERRORS as exc:
+            raise _classify(exc, what) from exc
+
+    def inspect(self, container_id: str) -> ContainerState:
+        """The container's state (by id or name). Raises ContainerNotFound."""
+        what = f"inspect {container_id}"
+        try:
+            attrs = self._api().inspect_container(container_id)
+        except docker.errors.NotFound as exc:
+            raise ContainerNotFound(f"{what}: {_describe(exc)}") from exc
+        except _SDK_ERRORS as exc:
+            raise _classify(exc, what) from exc
+        return _state_from_inspect(attrs)
+
+    def list_containers(self, instance_id: str | None = None) -> list[ContainerState]:
+        """All Skiff containers (stopped ones too), only `instance_id`'s when given.
+
+        Used to adopt containers after an agent restart. Several agents may share one engine;
+        each passes its own instance id and so sees only its own containers.
+        """
+        label_filters = [LABEL_TASK_ID]
+        if instance_id is not None:
+            label_filters.append(f"{LABEL_INSTANCE}={instance_id}")
+        summaries = self._call(
+            "list containers",
+            lambda api: api.containers(all=True, filters={"label": label_filters}))
+        states = []
+        for summary in summaries:
+            try:
+                states.append(self.inspect(summary["Id"]))
+            except ContainerNotFound:
+                continue  # removed between the list and the inspect
+        return states
+
+    def close(self) -> None:
+        """Close the connection pool; the runtime reconnects if used again."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()

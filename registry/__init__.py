@@ -1,0 +1,17 @@
+"""Skiff's bundled OCI registry: an OCI Distribution Spec v1.1 registry, standard library only.
+
+Agents pull task images from it with plain `docker pull`; users push with `docker push`.
+Thin HTTP handlers (`registry.http`) sit over content-addressed filesystem storage
+(`registry.storage`, on-disk layout drawn in its docstring); errors are OCI error codes
+(`registry.errors`). It imports no other Skiff package.
+
+    from registry import RegistryServer
+    server = RegistryServer("/var/lib/skiff/registry", port=0).start()
+    print(server.url)  # docker push 127.0.0.1:<port>/team/app:1 ... then server.stop()
+"""
+
+from registry.errors import RegistryError
+from registry.server import RegistryServer
+from registry.storage import Digest, Storage
+
+__all__ = ["Digest", "RegistryError", "RegistryServer", "Storage"]

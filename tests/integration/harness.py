@@ -1,0 +1,116 @@
+"""Skiff's components as separate processes, the way they run on real machines."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import grpc
+
+from skiff.services import free_port, port_open, wait_until
+from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc, types_pb2
+
+
+class Component:
+    """`python -m skiff.cli <args>` in its own process group, logging to a file."""
+
+    def __init__(self, name: str, args: list[str], log_dir: Path):
+        self.name, self.args = name, args
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Component":
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "skiff.cli", *self.args],
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+def start_registry(data: Path, log_dir: Path) -> tuple[Component, str]:
+    port = free_port()
+    registry = Component("registry", ["registry", "serve", "--port", str(port), "--data", str(data)],
+                         log_dir).start()
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as response:
+            return response.status == 200
+
+    wait_until(ready, 30, message="registry")
+    return registry, f"127.0.0.1:{port}"
+
+
+def start_controlplane(etcd: str, log_dir: Path, port: int | None = None) -> tuple[Component, str]:
+    port = port or free_port()
+    endpoint = f"127.0.0.1:{port}"
+    cp = Component("controlplane", ["controlplane", "serve", "--etcd", etcd, "--listen", endpoint],
+                   log_dir).start()
+    wait_until(lambda: port_open("127.0.0.1", port), 30, message="control plane")
+    return cp, endpoint
+
+
+def start_agent(endpoint: str, state_dir: Path, log_dir: Path, name: str = "agent-1",
+                cluster: str = "default") -> Component:
+    return Component(name, ["agent", "serve", "--endpoint", endpoint, "--state-dir", str(state_dir),
+                            "--name", name, "--cluster", cluster, "--stop-timeout", "5"],
+                     log_dir).start()
+
+
+class Client:
+    """The ControlPlane API with the waits tests need."""
+
+    def __init__(self, endpoint: str, cluster: str = "default"):
+        self.channel = grpc.insecure_channel(endpoint)
+        self.api = controlplane_pb2_grpc.ControlPlaneStub(self.channel)
+        self.cluster = cluster
+
+    def register(self, document: str) -> pb.TaskDefinition:
+        return self.api.RegisterTaskDefinition(
+            pb.RegisterTaskDefinitionRequest(task_definition_json=document), timeout=10).task_definition
+
+    def run(self, taskdef: str, count: int = 1) -> pb.RunTaskResponse:
+        return self.api.RunTask(pb.RunTaskRequest(cluster=self.cluster, task_definition=taskdef,
+                                                  count=count), timeout=30)
+
+    def describe(self, task_id: str) -> types_pb2.Task:
+        return self.api.DescribeTasks(pb.DescribeTasksRequest(cluster=self.cluster, tasks=[task_id]),
+                                      timeout=10).tasks[0]
+
+    def wait_status(self, task_id: str, status: str, timeout: float = 60) -> types_pb2.Task:
+        wanted = types_pb2.TaskStatus.Value(f"TASK_STATUS_{status}")
+        return wait_until(lambda: (t := self.describe(task_id)).last_status == wanted and t,
+                          timeout, interval=0.1, message=f"task {task_id} {status}")
+
+    def stop(self, task_id: str, reason: str = "") -> types_pb2.Task:
+        return self.api.StopTask(pb.StopTaskRequest(cluster=self.cluster, task=task_id,
+                                                    reason=reason), timeout=10).task
+
+    def instances(self) -> list[types_pb2.ContainerInstance]:
+        arns = self.api.ListContainerInstances(
+            pb.ListContainerInstancesRequest(cluster=self.cluster), timeout=10).container_instance_arns
+        if not arns:
+            return []
+        return list(self.api.DescribeContainerInstances(pb.DescribeContainerInstancesRequest(
+            cluster=self.cluster, container_instances=arns), timeout=10).container_instances)
+
+    def wait_connected(self, timeout: float = 30) -> types_pb2.ContainerInstance:
+        return wait_until(lambda: next((i for i in self.instances() if i.agent_connected), None),
+                          timeout, interval=0.2, message="a connected agent")
+
+    def close(self) -> None:
+        self.channel.close()
