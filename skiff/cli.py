@@ -177,9 +177,12 @@ def task() -> None:
     """Tasks: run, list, describe, stop."""
 
 
+def _bindings(bindings) -> str:
+    return ",".join(f"{b.host_port}->{b.container_port}/{b.protocol}" for b in bindings)
+
+
 def _ports(t) -> str:
-    return ",".join(f"{b.host_port}->{b.container_port}/{b.protocol}"
-                    for c in t.containers for b in c.network_bindings)
+    return _bindings(b for c in t.containers for b in c.network_bindings)
 
 
 def _task_rows(tasks) -> list[list[Any]]:
@@ -240,10 +243,30 @@ def task_describe(api: Api, task_ids: tuple[str, ...], cluster: str, as_json: bo
             "failures": [ecs_json.failure(f) for f in response.failures]}
     if as_json:
         return print_json(data)
-    for t in data["tasks"]:
-        print_json(t)
+    for t in response.tasks:
+        _print_task(t)
     for f in response.failures:
         _fail(f"task {f.arn}: {f.reason}")
+
+
+def _print_task(t) -> None:
+    fields = [("task", t.task_arn), ("task definition", t.task_definition_arn.rsplit("/", 1)[-1]),
+              ("cluster", t.cluster), ("instance", t.container_instance_id),
+              ("last status", ecs_json.status_name(t.last_status)),
+              ("desired status", ecs_json.status_name(t.desired_status)),
+              ("cpu / memory", f"{t.cpu} / {t.memory} MiB"), ("group", t.group),
+              ("created", ecs_json.timestamp(t.created_at_ms)),
+              ("started", ecs_json.timestamp(t.started_at_ms)),
+              ("stopped", ecs_json.timestamp(t.stopped_at_ms)),
+              ("stop code", t.stop_code), ("stopped reason", t.stopped_reason)]
+    for name, value in fields:
+        if value:
+            click.echo(f"{name + ':':16} {value}")
+    click.echo()
+    print_table(["CONTAINER", "IMAGE", "STATUS", "EXIT", "PORTS"],
+                [[c.name, c.image, ecs_json.status_name(c.last_status),
+                  c.exit_code if c.HasField("exit_code") else "",
+                  _bindings(c.network_bindings)] for c in t.containers])
 
 
 @task.command("stop")
