@@ -12,11 +12,12 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
-from agent.runtime import (ContainerRuntimeError, ContainerSpec, ContainerState, DockerRuntime,
-                           PortSpec, docker_container_name)
+from agent.runtime import (ContainerNotFound, ContainerRuntimeError, ContainerSpec,
+                           ContainerState, DockerRuntime, PortSpec, docker_container_name)
 from skiffcore.status import StopCode, TaskStatus
 
 log = logging.getLogger("skiff.agent.engine")
@@ -50,7 +51,12 @@ def next_action(desired: TaskStatus, known: TaskStatus, containers: list[Observe
     """What the worker does next, from the desired status, the last reported one, and Docker."""
     if known == TaskStatus.STOPPED:
         return Action.DONE
-    live = any(c.phase in (ContainerPhase.RUNNING,) for c in containers)
+    if known >= TaskStatus.RUNNING:
+        # A container removed behind Skiff's back after the task ran is gone, not "to create":
+        # recreating it would silently restart a task that already ran.
+        containers = [Observed(c.name, c.essential, ContainerPhase.EXITED)
+                      if c.phase == ContainerPhase.ABSENT else c for c in containers]
+    live = any(c.phase == ContainerPhase.RUNNING for c in containers)
     essential_exited = any(c.essential and c.phase == ContainerPhase.EXITED for c in containers)
     if desired == TaskStatus.STOPPED or essential_exited:
         return Action.STOP if live else Action.REPORT_STOPPED
@@ -77,6 +83,7 @@ class TaskPlan:
     task_id: str
     desired: TaskStatus
     containers: tuple[ContainerPlan, ...]
+    last_status: TaskStatus = TaskStatus.PENDING  # what the control plane has recorded
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,12 @@ class EngineConfig:
     stop_timeout: float = 30.0           # seconds between SIGTERM and SIGKILL (ECS default)
     poll_interval: float = 0.5           # how often a worker looks at its containers
     pull_behavior: str = "default"       # default: always pull | prefer-cached | once
-    retry_delay: float = 2.0             # after a retriable runtime error
+    retry_delay: float = 2.0             # after a runtime error
+    start_timeout: float = 180.0         # retriable errors before RUNNING give up after this
+
+
+class _DockerAway(Exception):
+    """Docker did not answer while observing: decide nothing until it does."""
 
 
 class TaskWorker(threading.Thread):
@@ -120,12 +132,15 @@ class TaskWorker(threading.Thread):
         self.report = report
         self.config = config
         self.on_done = on_done
-        self.known = TaskStatus.PENDING
+        # A task the control plane already saw RUNNING is adopted, not started again.
+        self.known = min(plan.last_status, TaskStatus.RUNNING)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._ids: dict[str, str] = {}
         self._failure: str = ""  # why the task could not start (pull/create errors)
         self._reported_phases: tuple[ContainerPhase, ...] = ()
+        self._retrying_since: float | None = None
+        self._step = ""  # ECS's name for the error of the step in progress
 
     def update(self, plan: TaskPlan) -> None:
         """A newer assignment for this task (e.g. desired STOPPED)."""
@@ -140,29 +155,50 @@ class TaskWorker(threading.Thread):
     def run(self) -> None:
         try:
             while not self._stopping.is_set():
-                states = self._observe()
+                try:
+                    states = self._observe()
+                except _DockerAway as exc:
+                    log.warning("task %s: %s", self.plan.task_id, exc)
+                    self._pause(self.config.retry_delay)
+                    continue
                 action = next_action(self._desired(), self.known, self._observed(states))
                 if action == Action.DONE:
                     break
                 try:
                     self._apply(action, states)
+                    self._retrying_since = None
                 except ContainerRuntimeError as exc:
-                    if exc.retriable:
-                        log.warning("task %s: %s (retrying)", self.plan.task_id, exc)
-                        self._wake.wait(self.config.retry_delay)
-                        self._wake.clear()
-                    else:
-                        log.error("task %s failed to start: %s", self.plan.task_id, exc)
-                        self._failure = f"{type(exc).__name__}: {exc}"
+                    self._on_error(action, exc)
+                    self._pause(self.config.retry_delay)
+                    continue
                 if action == Action.WAIT:
                     if self._phases(states) != self._reported_phases:
                         self._send(self.known, states)  # e.g. a non-essential container exited
-                    self._wake.wait(self.config.poll_interval)
-                    self._wake.clear()
-        except Exception:  # a worker must never die silently
+                    self._pause(self.config.poll_interval)
+        except Exception:  # a worker must never die silently; the next assignment restarts it
             log.exception("task %s: worker crashed", self.plan.task_id)
         finally:
             self.on_done(self.plan.task_id)
+
+    def _pause(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def _on_error(self, action: Action, exc: ContainerRuntimeError) -> None:
+        """Errors while starting end the task (at once, or after start_timeout if retriable);
+        errors while stopping are retried: the task is not STOPPED until its containers are."""
+        starting = action in (Action.CREATE, Action.START) and self.known < TaskStatus.RUNNING
+        if not starting:
+            log.warning("task %s: %s failed: %s (retrying)", self.plan.task_id, action.value, exc)
+            return
+        now = time.monotonic()
+        if self._retrying_since is None:
+            self._retrying_since = now
+        if exc.retriable and now - self._retrying_since < self.config.start_timeout:
+            log.warning("task %s: %s (retrying)", self.plan.task_id, exc)
+            return
+        log.error("task %s failed to start: %s", self.plan.task_id, exc)
+        self._failure = f"{self._step}: {exc}"
 
     def _desired(self) -> TaskStatus:
         return TaskStatus.STOPPED if self._failure else self.plan.desired
@@ -174,8 +210,12 @@ class TaskWorker(threading.Thread):
                 self.plan.task_id, container.name)
             try:
                 states[container.name] = self.runtime.inspect(container_id)
-            except ContainerRuntimeError:
-                states[container.name] = None  # not found, or Docker away: treat as absent
+            except ContainerNotFound:
+                states[container.name] = None
+            except ContainerRuntimeError as exc:
+                # Not knowing is not "absent": deciding now could report STOPPED for a
+                # container that still runs and holds its ports.
+                raise _DockerAway(f"cannot inspect {container.name}: {exc}") from exc
         return states
 
     def _phases(self, states: dict[str, ContainerState | None]) -> tuple[ContainerPhase, ...]:
@@ -189,9 +229,12 @@ class TaskWorker(threading.Thread):
             self._send(TaskStatus.PENDING, states)
             for container in self.plan.containers:
                 if states[container.name] is None:
+                    self._step = "CannotPullContainerError"
                     self._pull(container.spec.image)
+                    self._step = "CannotCreateContainerError"
                     self._ids[container.name] = self.runtime.create(container.spec)
         elif action == Action.START:
+            self._step = "CannotStartContainerError"
             for container in self.plan.containers:
                 state = states[container.name]
                 if state is not None and _phase(state) == ContainerPhase.CREATED:
@@ -202,7 +245,7 @@ class TaskWorker(threading.Thread):
         elif action == Action.STOP:
             for container in self.plan.containers:
                 state = states[container.name]
-                if state is not None and state.running:
+                if _phase(state) == ContainerPhase.RUNNING:  # also paused or restarting
                     self.runtime.stop(state.container_id, self.config.stop_timeout)
         elif action == Action.REPORT_STOPPED:
             self.known = TaskStatus.STOPPED
@@ -219,10 +262,13 @@ class TaskWorker(threading.Thread):
             return StopCode.TASK_FAILED_TO_START, self._failure
         for container in self.plan.containers:
             state = states[container.name]
-            if container.essential and state is not None and state.exited \
-                    and self.plan.desired != TaskStatus.STOPPED:
-                return (StopCode.ESSENTIAL_CONTAINER_EXITED,
-                        f"Essential container in task exited: {container.name}")
+            if container.essential and self.plan.desired != TaskStatus.STOPPED:
+                if state is not None and state.exited:
+                    return (StopCode.ESSENTIAL_CONTAINER_EXITED,
+                            f"Essential container in task exited: {container.name}")
+                if state is None and self.known >= TaskStatus.RUNNING:
+                    return (StopCode.ESSENTIAL_CONTAINER_EXITED,
+                            f"Essential container {container.name} was removed outside Skiff")
         return "", ""  # stopped because the control plane asked; it set the stop code
 
     def _send(self, status: TaskStatus, states: dict[str, ContainerState | None],

@@ -74,6 +74,7 @@ class Agent:
         self._pending_lock = threading.Lock()
         self._pending_wake = threading.Event()
         self._stream: grpc.Future | None = None
+        self._last_plans: list[TaskPlan] | None = None
 
     # -- identity ------------------------------------------------------------------------
 
@@ -128,7 +129,10 @@ class Agent:
         self._close_channel()
 
     def _connect(self) -> None:
-        self._channel = grpc.insecure_channel(self.config.endpoint)
+        # Keepalive pings notice a control plane that vanished without closing the connection.
+        self._channel = grpc.insecure_channel(self.config.endpoint, options=[
+            ("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000),
+            ("grpc.keepalive_permit_without_calls", 1)])
         self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
 
     def _close_channel(self) -> None:
@@ -158,21 +162,36 @@ class Agent:
         self._pending_wake.set()
 
     def _heartbeat_loop(self) -> None:
-        channel = self._channel
+        """Heartbeats, and a periodic re-apply of the last task set (level-triggered: a worker
+        that crashed or a stray container that could not be stopped gets another chance)."""
+        channel, failures = self._channel, 0
         while not self._stop.wait(self.config.heartbeat_interval) and channel is self._channel:
+            if self.engine is not None and self._last_plans is not None:
+                self.engine.apply(self._last_plans)
             try:
                 self._stub.Heartbeat(agent_pb2.HeartbeatRequest(
                     cluster=self.config.cluster, instance_id=self.instance_id), timeout=5)
+                failures = 0
             except grpc.RpcError as exc:
-                log.debug("heartbeat failed: %s", _rpc_message(exc))
+                failures += 1
+                log.warning("heartbeat failed: %s", _rpc_message(exc))
+                if exc.code() == grpc.StatusCode.NOT_FOUND or failures >= 3:
+                    self._cancel_stream()  # reconnect and register again, maybe elsewhere
+                    return
             except (AttributeError, ValueError):  # channel closed under us: a new loop takes over
                 return
+
+    def _cancel_stream(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            stream.cancel()
 
     def _follow_assignments(self) -> None:
         self._stream = self._stub.StreamAssignments(agent_pb2.StreamAssignmentsRequest(
             cluster=self.config.cluster, instance_id=self.instance_id))
         for assignments in self._stream:
-            self.engine.apply([self._plan(a) for a in assignments.tasks])
+            self._last_plans = [self._plan(a) for a in assignments.tasks]
+            self.engine.apply(self._last_plans)
         raise grpc.RpcError("assignment stream ended")
 
     def _plan(self, assignment: agent_pb2.TaskAssignment) -> TaskPlan:
@@ -185,7 +204,8 @@ class Agent:
                 c.working_directory, [(l.name, l.value) for l in c.docker_labels],
                 c.init_process_enabled))
             for c in assignment.containers)
-        return TaskPlan(assignment.task_id, TaskStatus(assignment.desired_status), containers)
+        return TaskPlan(assignment.task_id, TaskStatus(assignment.desired_status), containers,
+                        TaskStatus(assignment.last_status or TaskStatus.PENDING))
 
     # -- reports -------------------------------------------------------------------------
 

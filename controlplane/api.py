@@ -9,13 +9,14 @@ import functools
 import json
 import logging
 import threading
+import time
 
 import grpc
 
 from controlplane import convert
 from controlplane.errors import Busy, ControlPlaneError, InvalidParameter, NotFound
 from controlplane.service import ControlPlaneService
-from controlplane.store import StoreUnavailable
+from controlplane.store import StoreError, StoreUnavailable
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, controlplane_pb2 as pb, controlplane_pb2_grpc
 from skiffcore.status import TaskStatus
 
@@ -26,21 +27,46 @@ _CODES = {
     NotFound: grpc.StatusCode.NOT_FOUND,
     Busy: grpc.StatusCode.ABORTED,
     StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
+    StoreError: grpc.StatusCode.INTERNAL,
 }
 
 
+def _abort(context, exc: Exception) -> None:
+    code = next((c for t, c in _CODES.items() if isinstance(exc, t)), grpc.StatusCode.INTERNAL)
+    context.abort(code, str(exc))
+
+
 def _edge(method):
-    """Translate the service layer's errors into gRPC status codes."""
+    """Translate the service layer's errors into gRPC status codes (unary methods)."""
 
     @functools.wraps(method)
     def wrapper(self, request, context):
         try:
             return method(self, request, context)
-        except (ControlPlaneError, StoreUnavailable) as exc:
-            code = next((c for t, c in _CODES.items() if isinstance(exc, t)), grpc.StatusCode.INTERNAL)
-            context.abort(code, str(exc))
+        except (ControlPlaneError, StoreError) as exc:
+            _abort(context, exc)
 
     return wrapper
+
+
+def _stream_edge(method):
+    """The same for server-streaming methods, whose body runs while the client iterates."""
+
+    @functools.wraps(method)
+    def wrapper(self, request, context):
+        try:
+            yield from method(self, request, context)
+        except (ControlPlaneError, StoreError) as exc:
+            _abort(context, exc)
+
+    return wrapper
+
+
+def _status(value: int, field: str) -> TaskStatus:
+    try:
+        return TaskStatus(value)
+    except ValueError:
+        raise InvalidParameter(field, f"unknown task status {value}") from None
 
 
 class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
@@ -127,7 +153,7 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
-    def __init__(self, service: ControlPlaneService, resend_interval: float = 5.0):
+    def __init__(self, service: ControlPlaneService, resend_interval: float = 30.0):
         self.service = service
         self.resend_interval = resend_interval
 
@@ -147,15 +173,16 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self.service.heartbeat(request.cluster, request.instance_id)
         return agent_pb2.HeartbeatResponse()
 
-    @_edge
+    @_stream_edge
     def StreamAssignments(self, request, context):
-        """Send the complete task set now and after every change (level-triggered)."""
+        """Send the complete task set now, after every change (level-triggered), and again
+        every `resend_interval` even when unchanged, so a dead agent's stream is noticed."""
         self.service.instance(request.cluster, request.instance_id)
         changed = threading.Event()
         changed.set()
         cancel = self.service.watch_tasks(request.cluster, changed.set)
         context.add_callback(changed.set)  # wake the loop when the agent goes away
-        last = None
+        last, sent_at = None, 0.0
         try:
             while context.is_active():
                 changed.wait(self.resend_interval)
@@ -166,8 +193,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                     convert.assignment_pb(task, spec)
                     for task, spec in self.service.assignments(request.cluster, request.instance_id)])
                 encoded = message.SerializeToString(deterministic=True)
-                if encoded != last:
-                    last = encoded
+                if encoded != last or time.monotonic() - sent_at >= self.resend_interval:
+                    last, sent_at = encoded, time.monotonic()
                     yield message
         finally:
             cancel()
@@ -175,7 +202,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     @_edge
     def ReportTaskState(self, request, context):
         self.service.report_task_state(
-            request.cluster, request.instance_id, request.task_id, TaskStatus(request.status),
+            request.cluster, request.instance_id, request.task_id, _status(request.status, "status"),
             [convert.container_report(c) for c in request.containers], request.stop_code,
             request.stopped_reason)
         return agent_pb2.ReportTaskStateResponse()

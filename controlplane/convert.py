@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from controlplane.errors import InvalidParameter
 from controlplane.model import (ARN_PREFIX, Cluster, ContainerInstanceRecord, TaskDefinitionRecord,
                                 TaskRecord)
 from controlplane.service import ClusterSummary, ContainerReport, Failure, InstanceView
@@ -107,6 +108,7 @@ def resource_value(resources, name: str) -> int:
 def assignment_pb(task: TaskRecord, spec: TaskDefinitionSpec) -> agent_pb2.TaskAssignment:
     message = agent_pb2.TaskAssignment(task_id=task.task_id, task_arn=task.arn,
                                        desired_status=int(task.desired),
+                                       last_status=int(task.status),
                                        network_mode=spec.network_mode)
     for c in spec.containers:
         message.containers.add(
@@ -124,8 +126,12 @@ def assignment_pb(task: TaskRecord, spec: TaskDefinitionSpec) -> agent_pb2.TaskA
 
 
 def container_report(report: agent_pb2.ContainerReport) -> ContainerReport:
+    try:
+        status = TaskStatus(report.status or TaskStatus.PENDING)
+    except ValueError:
+        raise InvalidParameter("containers.status", f"unknown task status {report.status}") from None
     return ContainerReport(
-        name=report.name, status=TaskStatus(report.status or TaskStatus.PENDING),
+        name=report.name, status=status,
         exit_code=report.exit_code if report.HasField("exit_code") else None,
         reason=report.reason, runtime_id=report.runtime_id,
         network_bindings=tuple(binding_dict(b) for b in report.network_bindings))

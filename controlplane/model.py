@@ -36,8 +36,13 @@ class Record:
 
     @classmethod
     def from_dict(cls: type[R], data: dict[str, Any], version: int) -> R:
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        return cls(**{k: v for k, v in data.items() if k in names}, version=version)
+        return cls(**known_fields(cls, data), version=version)
+
+
+def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Drop keys a newer replica may have added, so records stay readable across upgrades."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 @dataclass
@@ -118,7 +123,8 @@ class TaskRecord(Record):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], version: int) -> "TaskRecord":
-        data = dict(data, containers=[ContainerRecord(**c) for c in data.get("containers", [])])
+        data = dict(data, containers=[ContainerRecord(**known_fields(ContainerRecord, c))
+                                     for c in data.get("containers", [])])
         return super().from_dict(data, version)
 
     @property
@@ -160,7 +166,7 @@ class ContainerInstanceRecord(Record):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], version: int) -> "ContainerInstanceRecord":
-        data = dict(data, reservations={k: Reservation(**v)
+        data = dict(data, reservations={k: Reservation(**known_fields(Reservation, v))
                                         for k, v in data.get("reservations", {}).items()})
         return super().from_dict(data, version)
 

@@ -14,15 +14,25 @@ from skiffapi.v1 import agent_pb2_grpc, controlplane_pb2_grpc
 
 log = logging.getLogger("skiff.controlplane")
 
+KEEPALIVE_OPTIONS = [
+    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_timeout_ms", 5_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+    ("grpc.http2.max_pings_without_data", 0),
+]
+
 
 class ControlPlaneServer:
     """`ControlPlaneServer(store, "127.0.0.1:7070").start()`; `.port` is the bound port."""
 
-    def __init__(self, store: Store, listen: str = "127.0.0.1:7070", max_workers: int = 64):
+    def __init__(self, store: Store, listen: str = "127.0.0.1:7070", max_workers: int = 1024):
         self.store = store
         self.service = ControlPlaneService(store)
-        # Each agent's assignment stream holds a worker thread for its lifetime.
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
+        # Each agent's assignment stream holds a worker thread for its lifetime, so the pool
+        # is sized for many agents; keepalive pings find streams whose agent died.
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
+                                   options=KEEPALIVE_OPTIONS)
         controlplane_pb2_grpc.add_ControlPlaneServicer_to_server(
             ControlPlaneServicer(self.service), self._server)
         agent_pb2_grpc.add_AgentServiceServicer_to_server(AgentServicer(self.service), self._server)

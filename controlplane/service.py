@@ -30,6 +30,7 @@ log = logging.getLogger("skiff.controlplane")
 
 DEFAULT_CLUSTER = "default"
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+INSTANCE_ID = CLUSTER_NAME  # ids become etcd key segments: no "/"
 MAX_RUN_COUNT = 10
 SESSION_TTL_SECONDS = 15
 
@@ -367,6 +368,9 @@ class ControlPlaneService:
         cluster = self.cluster(cluster).name
         if cpu <= 0 or memory <= 0:
             raise InvalidParameter("totalResources", "CPU and MEMORY must be positive")
+        if instance_id and not INSTANCE_ID.match(instance_id):
+            raise InvalidParameter("instanceId", f"up to 255 letters, numbers, hyphens and "
+                                                 f"underscores, got {instance_id!r}")
         instance_id = instance_id or uuid.uuid4().hex
 
         def attempt() -> ContainerInstanceRecord:
@@ -398,11 +402,16 @@ class ControlPlaneService:
         """Keep the instance's session key alive (a leased key: it vanishes without heartbeats)."""
         self.instance(cluster, instance_id)  # NotFound tells the agent to register again
         key = Keys.session(_cluster_name(cluster), instance_id)
-        entry = self.store.get(key)
-        if entry and self.store.refresh_lease(json.loads(entry.value)["lease"]):
-            return
-        lease = self.store.grant_lease(ttl)
-        self.store.commit(puts={key: json.dumps({"lease": lease}).encode()}, lease=lease)
+
+        def attempt() -> None:
+            entry = self.store.get(key)
+            if entry and self.store.refresh_lease(json.loads(entry.value)["lease"]):
+                return
+            lease = self.store.grant_lease(ttl)
+            self.store.commit(puts={key: json.dumps({"lease": lease}).encode()}, lease=lease,
+                              expect={key: entry.mod_revision if entry else ABSENT})
+
+        self._retry(attempt)
 
     def assignments(self, cluster: str, instance_id: str
                     ) -> list[tuple[TaskRecord, TaskDefinitionSpec]]:

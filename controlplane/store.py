@@ -96,12 +96,16 @@ class EtcdStore:
         return cls(client, endpoints)
 
     def _call(self, fn, *args, **kwargs):
+        import grpc
         import pyetcd.exceptions as etcd_errors
 
         try:
             return fn(*args, **kwargs)
-        except (etcd_errors.ConnectionFailedError, etcd_errors.ConnectionTimeoutError) as exc:
-            raise StoreUnavailable(f"etcd at {','.join(self.endpoints)}: {exc}") from exc
+        except (etcd_errors.Etcd3Exception, grpc.RpcError) as exc:
+            # Every etcd failure (down, timed out, no leader, database full) is worth a retry
+            # by the caller; none of them means the request itself was wrong.
+            raise StoreUnavailable(f"etcd at {','.join(self.endpoints)}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
 
     def get(self, key: str) -> Entry | None:
         value, meta = self._call(self._client.get, key)

@@ -58,7 +58,7 @@ def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
             if exc.code() == grpc.StatusCode.UNAVAILABLE:
                 _fail(f"control plane at {api.endpoint} is not reachable "
                       "(start it with `skiff up`, or set SKIFF_ENDPOINT)")
-            _fail(exc.details())
+            _fail(exc.details() or exc.code().name)
 
     return wrapper
 
@@ -440,7 +440,15 @@ def down(api: Api, state_dir: Path | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="skiff")
+    """Entry point: any unexpected error is one line on stderr and exit 1 (-v: traceback)."""
+    try:
+        cli(prog_name="skiff")
+    except Exception as exc:  # click's own errors and exits are handled inside cli()
+        if {"-v", "--verbose"} & set(sys.argv[1:]):
+            raise
+        click.echo(f"error: {type(exc).__name__}: {exc}" if not str(exc) else f"error: {exc}",
+                   err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

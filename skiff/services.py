@@ -65,7 +65,10 @@ class EtcdProcess:
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.client_port}"
 
-    def start(self, timeout: float = 20.0) -> "EtcdProcess":
+    def start(self, timeout: float = 20.0,
+              on_spawn: Callable[[int], None] | None = None) -> "EtcdProcess":
+        """Start etcd and wait for its client port; `on_spawn(pid)` runs as soon as it exists,
+        so a caller can record the process even if it never becomes ready."""
         binary = shutil.which("etcd")
         if binary is None:
             raise RuntimeError("etcd is not installed (apt-get install etcd-server)")
@@ -80,6 +83,8 @@ class EtcdProcess:
              "--initial-cluster", f"skiff={peer}"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
+        if on_spawn:
+            on_spawn(self.process.pid)
         wait_until(lambda: self.process.poll() is None and port_open("127.0.0.1", self.client_port),
                    timeout, message=f"etcd on {self.endpoint}")
         return self

@@ -48,14 +48,20 @@ class Stack:
             process = subprocess.Popen([sys.executable, "-m", "skiff.cli", "--endpoint",
                                         self.endpoint, *args], stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)
-        self._pids[name] = process.pid
-        self._save()
+        self._remember(name, process.pid)
         return process
+
+    def _remember(self, name: str, pid: int) -> None:
+        self._pids[name] = pid
+        self._save()
 
     def _save(self, **extra) -> None:
         data = self._load()
         data.update(extra)
         data["pids"] = dict(data.get("pids", {}), **self._pids)
+        # A pid alone can be reused after a crash or reboot: remember when each process started.
+        data["started"] = dict(data.get("started", {}),
+                               **{n: _start_time(p) for n, p in self._pids.items()})
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._record.write_text(json.dumps(data))
 
@@ -67,7 +73,7 @@ class Stack:
 
     def up(self, stop_timeout: float = 30.0, timeout: float = 60.0,
            agent_args: tuple[str, ...] = ()) -> None:
-        if any(_alive(pid) for pid in self._load().get("pids", {}).values()):
+        if self._running():
             raise StackError(f"a stack is already running from {self.state_dir} (skiff down first)")
         self._record.unlink(missing_ok=True)
         host, _, port = self.endpoint.rpartition(":")
@@ -76,14 +82,13 @@ class Stack:
             h, _, p = address.rpartition(":")
             if port_open(h, int(p)):
                 raise StackError(f"{address} is already in use; {what} cannot listen there")
-        ensure_dockerd()
-        etcd = EtcdProcess(self.state_dir / "etcd", client_port=free_port(),
-                           log_path=self.state_dir / "logs" / "etcd.log")
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
-        etcd.start()
-        self._pids["etcd"] = etcd.process.pid
-        self._save(etcd=etcd.endpoint)
         try:
+            ensure_dockerd()
+            etcd = EtcdProcess(self.state_dir / "etcd", client_port=free_port(),
+                               log_path=self.state_dir / "logs" / "etcd.log")
+            etcd.start(on_spawn=lambda pid: self._remember("etcd", pid))
+            self._save(etcd=etcd.endpoint)
             self._spawn("registry", ["registry", "serve", "--host", REGISTRY_HOST, "--port",
                                      str(self.registry_port), "--data", str(self.state_dir / "registry")])
             self._spawn("controlplane", ["controlplane", "serve", "--etcd", etcd.endpoint,
@@ -95,7 +100,7 @@ class Stack:
             wait_until(lambda: port_open(host, int(port)), timeout,
                        message=f"the control plane on {self.endpoint}")
             wait_until(self._agent_connected, timeout, interval=0.2, message="the agent to connect")
-        except TimeoutError as exc:
+        except (TimeoutError, RuntimeError) as exc:
             self.down()
             raise StackError(f"{exc}; see the logs in {self.state_dir / 'logs'}") from exc
 
@@ -113,6 +118,16 @@ class Stack:
                 container_instances=arns.container_instance_arns), timeout=5)
             return any(i.agent_connected for i in described.container_instances)
 
+    def _ours(self) -> dict[str, int]:
+        """The recorded processes that are still the ones this stack started."""
+        data = self._load()
+        started = data.get("started", {})
+        return {name: pid for name, pid in data.get("pids", {}).items()
+                if _alive(pid) and started.get(name) == _start_time(pid)}
+
+    def _running(self) -> bool:
+        return bool(self._ours())
+
     def wait(self) -> None:
         """Block until interrupted or a component dies, then stop everything."""
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -122,14 +137,17 @@ class Stack:
         except KeyboardInterrupt:
             pass
         finally:
+            # A second Ctrl-C or SIGTERM must not cut the shutdown short.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             self.down()
 
     def down(self, timeout: float = 40.0) -> list[str]:
-        pids = self._load().get("pids", {})
+        ours = self._ours()
         stopped = []
         for name in reversed(COMPONENTS):
-            pid = pids.get(name)
-            if pid and _alive(pid):
+            pid = ours.get(name)
+            if pid:
                 _terminate(pid, timeout)
                 stopped.append(name)
         self._record.unlink(missing_ok=True)
@@ -152,11 +170,24 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def _terminate(pid: int, timeout: float) -> None:
     try:
         os.kill(pid, signal.SIGTERM)
         wait_until(lambda: not _alive(pid), timeout, interval=0.1, message=f"pid {pid} to exit")
+        return
+    except ProcessLookupError:
+        return
     except TimeoutError:
+        pass
+    try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass

@@ -80,18 +80,20 @@ class ContainerAssignment(_message.Message):
     def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., cpu: _Optional[int] = ..., memory: _Optional[int] = ..., memory_reservation: _Optional[int] = ..., essential: _Optional[bool] = ..., command: _Optional[_Iterable[str]] = ..., entry_point: _Optional[_Iterable[str]] = ..., environment: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., port_mappings: _Optional[_Iterable[_Union[_types_pb2.PortMapping, _Mapping]]] = ..., working_directory: _Optional[str] = ..., docker_labels: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., init_process_enabled: _Optional[bool] = ...) -> None: ...
 
 class TaskAssignment(_message.Message):
-    __slots__ = ("task_id", "task_arn", "desired_status", "network_mode", "containers")
+    __slots__ = ("task_id", "task_arn", "desired_status", "network_mode", "containers", "last_status")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ARN_FIELD_NUMBER: _ClassVar[int]
     DESIRED_STATUS_FIELD_NUMBER: _ClassVar[int]
     NETWORK_MODE_FIELD_NUMBER: _ClassVar[int]
     CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    LAST_STATUS_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     task_arn: str
     desired_status: _types_pb2.TaskStatus
     network_mode: str
     containers: _containers.RepeatedCompositeFieldContainer[ContainerAssignment]
-    def __init__(self, task_id: _Optional[str] = ..., task_arn: _Optional[str] = ..., desired_status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., network_mode: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[ContainerAssignment, _Mapping]]] = ...) -> None: ...
+    last_status: _types_pb2.TaskStatus
+    def __init__(self, task_id: _Optional[str] = ..., task_arn: _Optional[str] = ..., desired_status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., network_mode: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[ContainerAssignment, _Mapping]]] = ..., last_status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ...) -> None: ...
 
 class Assignments(_message.Message):
     __slots__ = ("tasks", "revision")

@@ -29,9 +29,14 @@ def c(phase: P, essential: bool = True, name: str = "app") -> Observed:
     (S.STOPPED, S.PENDING, [c(P.CREATED)], Action.REPORT_STOPPED),
     (S.STOPPED, S.STOPPED, [c(P.EXITED)], Action.DONE),
     (S.RUNNING, S.STOPPED, [c(P.RUNNING)], Action.DONE),
+    (S.RUNNING, S.RUNNING, [c(P.ABSENT)], Action.REPORT_STOPPED),
+    (S.RUNNING, S.RUNNING, [c(P.ABSENT), c(P.RUNNING, essential=False, name="side")], Action.STOP),
+    (S.RUNNING, S.RUNNING, [c(P.RUNNING), c(P.ABSENT, essential=False, name="side")], Action.WAIT),
 ], ids=["create-missing", "create-second", "start-created", "report-running", "steady",
         "non-essential-exit-keeps-task", "essential-exit-stops-others", "essential-exit-all-down",
         "exited-before-running", "stop-requested", "stop-requested-already-down",
-        "stop-before-create", "stop-created-never-started", "done", "stopped-is-final"])
+        "stop-before-create", "stop-created-never-started", "done", "stopped-is-final",
+        "vanished-after-running-is-not-recreated", "vanished-essential-stops-others",
+        "vanished-non-essential-keeps-task"])
 def test_next_action(desired, known, containers, action):
     assert next_action(desired, known, containers) == action
