@@ -180,7 +180,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self.service.instance(request.cluster, request.instance_id)
         changed = threading.Event()
         changed.set()
-        cancel = self.service.watch_tasks(request.cluster, changed.set)
+        cancel = self.service.watch_assignments(request.cluster, request.instance_id, changed.set)
         context.add_callback(changed.set)  # wake the loop when the agent goes away
         last, sent_at = None, 0.0
         try:

@@ -8,15 +8,18 @@ commits its plan together with the resource reservations, in one transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, TypeVar
 
+from controlplane.cache import StateView
 from controlplane.errors import Busy, InvalidParameter, NotFound
 from controlplane.model import (Cluster, ContainerInstanceRecord, ContainerRecord, FamilyRecord,
                                 Keys, Reservation, TaskDefinitionRecord, TaskRecord,
@@ -74,10 +77,14 @@ class InstanceView:
 
 class ControlPlaneService:
     def __init__(self, store: Store, now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
-                 max_attempts: int = 50):
+                 max_attempts: int = 50, view: StateView | None = None):
         self.store = store
+        self.view = view or StateView(store).start()
         self.now_ms = now_ms
         self.max_attempts = max_attempts
+        # One placement at a time per process: concurrent RunTasks here would only conflict
+        # on the same instances. Other replicas are kept honest by the transaction.
+        self._placement = threading.Lock()
         # Task definitions are immutable: parsed specs can be cached by ARN forever.
         self._specs: dict[str, TaskDefinitionSpec] = {}
 
@@ -87,8 +94,24 @@ class ControlPlaneService:
             try:
                 return attempt()
             except Conflict:
+                self._catch_up()
                 time.sleep(random.uniform(0, 0.002 * (n + 1)))  # back off, de-synchronise
         raise Busy("too many concurrent updates; try again")
+
+    def _catch_up(self) -> None:
+        """After a Conflict the local copy may be behind: wait until it has what etcd has."""
+        _, revision = self.store.snapshot(Keys.ROOT + "revision-probe/")
+        self.view.wait_for(revision)
+
+    def _commit(self, **kwargs) -> int:
+        """Commit and wait until the local copy has it, so this process reads its own writes."""
+        revision = self.store.commit(**kwargs)
+        if revision:
+            self.view.wait_for(revision)
+        return revision
+
+    def close(self) -> None:
+        self.view.close()
 
     # -- clusters -------------------------------------------------------------------------
 
@@ -104,7 +127,7 @@ class ControlPlaneService:
             if existing:
                 return existing
             cluster = Cluster(name, created_at_ms=self.now_ms())
-            self.store.commit(puts={Keys.cluster(name): cluster.encode()},
+            self._commit(puts={Keys.cluster(name): cluster.encode()},
                               expect={Keys.cluster(name): ABSENT})
             return cluster
 
@@ -138,9 +161,9 @@ class ControlPlaneService:
             except NotFound:
                 failures.append(Failure(name, "MISSING"))
                 continue
-            tasks = self._tasks(cluster.name)
+            tasks = self.view.tasks(cluster.name)
             summaries.append(ClusterSummary(
-                cluster, len(self.store.list(Keys.instances(cluster.name))),
+                cluster, len(self.view.instances(cluster.name)),
                 sum(1 for t in tasks if t.status == TaskStatus.RUNNING),
                 sum(1 for t in tasks if t.status < TaskStatus.RUNNING)))
         return summaries, failures
@@ -163,7 +186,7 @@ class ControlPlaneService:
                                           list(spec.ignored_fields),
                                           registered_at_ms=self.now_ms())
             key = Keys.taskdef(spec.family, record.revision)
-            self.store.commit(
+            self._commit(
                 puts={Keys.family(spec.family): family.encode(), key: record.encode()},
                 expect={Keys.family(spec.family): entry.mod_revision if entry else ABSENT,
                         key: ABSENT})
@@ -206,7 +229,7 @@ class ControlPlaneService:
                 return record
             record.status = "INACTIVE"
             record.deregistered_at_ms = self.now_ms()
-            self.store.commit(puts={Keys.taskdef(family, revision): record.encode()},
+            self._commit(puts={Keys.taskdef(family, revision): record.encode()},
                               expect={Keys.taskdef(family, revision): record.version})
             return record
 
@@ -239,8 +262,8 @@ class ControlPlaneService:
                                 tuple(spec.fixed_host_ports)) for _ in range(count)]
 
         def attempt() -> tuple[list[TaskRecord], list[Failure]]:
-            instances = {i.instance_id: i for i in self._instances(cluster)}
-            connected = self._connected(cluster)
+            instances = self.view.instances(cluster)
+            connected = self.view.connected(cluster)
             snapshot = ClusterSnapshot(tuple(
                 InstanceSnapshot(i.instance_id, i.remaining_cpu, i.remaining_memory, i.used_ports,
                                  i.status, i.instance_id in connected)
@@ -257,7 +280,7 @@ class ControlPlaneService:
                                                      c.memory or 0, c.memory_reservation or 0)
                                      for c in spec.containers],
                     group=group, started_by=started_by, created_at_ms=now)
-                instance = instances[placement.instance_id]
+                instance = instances[placement.instance_id] = _writable(instances[placement.instance_id])
                 instance.reservations[task.task_id] = Reservation(
                     request.cpu, request.memory, [f"{p}/{proto}" for p, proto in request.fixed_ports])
                 key = Keys.task(cluster, task.task_id)
@@ -268,11 +291,12 @@ class ControlPlaneService:
                 key = Keys.instance(cluster, instance_id)
                 puts[key], expect[key] = instance.encode(), instance.version
             if puts:
-                self.store.commit(puts=puts, expect=expect)
+                self._commit(puts=puts, expect=expect)
             failures = [Failure(record.arn, r.reason, r.detail) for r in plan.rejections]
             return tasks, failures
 
-        tasks, failures = self._retry(attempt)
+        with self._placement:
+            tasks, failures = self._retry(attempt)
         for task in tasks:
             log.info("task %s (%s) placed on %s", task.task_id, record.arn, task.instance_id)
         return tasks, failures
@@ -287,9 +311,6 @@ class ControlPlaneService:
             raise NotFound(f"task {task_id} not found in cluster {cluster}")
         return TaskRecord.decode(entry.value, entry.mod_revision)
 
-    def _tasks(self, cluster: str) -> list[TaskRecord]:
-        return [TaskRecord.decode(e.value, e.mod_revision) for e in self.store.list(Keys.tasks(cluster))]
-
     def stop_task(self, cluster: str, reference: str, reason: str = "") -> TaskRecord:
         """Set desiredStatus STOPPED; the agent stops the containers and reports STOPPED."""
 
@@ -301,7 +322,7 @@ class ControlPlaneService:
             task.stop_code = task.stop_code or StopCode.USER_INITIATED
             task.stopped_reason = task.stopped_reason or reason or "Task stopped by user"
             task.stopping_at_ms = self.now_ms()
-            self.store.commit(puts={Keys.task(task.cluster, task.task_id): task.encode()},
+            self._commit(puts={Keys.task(task.cluster, task.task_id): task.encode()},
                               expect={Keys.task(task.cluster, task.task_id): task.version})
             return task
 
@@ -326,27 +347,19 @@ class ControlPlaneService:
                                                     f"got {desired_status!r}")
         cluster = self.cluster(cluster).name
         instance_id = container_instance.rsplit("/", 1)[-1]
-        return [t for t in self._tasks(cluster)
+        return [t for t in self.view.tasks(cluster)
                 if t.desired_status == desired
                 and (not family or t.task_definition_arn.rsplit("/", 1)[-1].split(":")[0] == family)
                 and (not instance_id or t.instance_id == instance_id)]
 
     # -- container instances --------------------------------------------------------------
 
-    def _instances(self, cluster: str) -> list[ContainerInstanceRecord]:
-        return [ContainerInstanceRecord.decode(e.value, e.mod_revision)
-                for e in self.store.list(Keys.instances(cluster))]
-
-    def _connected(self, cluster: str) -> set[str]:
-        return {e.key.rsplit("/", 1)[-1] for e in self.store.list(Keys.sessions(cluster))}
-
     def instance_views(self, cluster: str, references: Iterable[str] | None = None
                        ) -> tuple[list[InstanceView], list[Failure]]:
         """Instances with their connection state and task counts (all when references is None)."""
         cluster = self.cluster(cluster).name
-        records = {i.instance_id: i for i in self._instances(cluster)}
-        connected = self._connected(cluster)
-        tasks = self._tasks(cluster)
+        records = self.view.instances(cluster)
+        connected = self.view.connected(cluster)
         wanted = (list(records) if references is None
                   else [r.rsplit("/", 1)[-1] for r in references])
         views, failures = [], []
@@ -355,7 +368,7 @@ class ControlPlaneService:
             if record is None:
                 failures.append(Failure(instance_id, "MISSING"))
                 continue
-            mine = [t for t in tasks if t.instance_id == instance_id]
+            mine = self.view.instance_tasks(cluster, instance_id)
             views.append(InstanceView(
                 record, instance_id in connected,
                 sum(1 for t in mine if t.status == TaskStatus.RUNNING),
@@ -384,7 +397,7 @@ class ControlPlaneService:
                 record = ContainerInstanceRecord(instance_id, cluster, name, cpu, memory,
                                                  attributes=attributes, agent_version=agent_version,
                                                  registered_at_ms=self.now_ms())
-            self.store.commit(puts={key: record.encode()},
+            self._commit(puts={key: record.encode()},
                               expect={key: entry.mod_revision if entry else ABSENT})
             return record
 
@@ -393,10 +406,16 @@ class ControlPlaneService:
         return record
 
     def instance(self, cluster: str, instance_id: str) -> ContainerInstanceRecord:
-        entry = self.store.get(Keys.instance(_cluster_name(cluster), instance_id))
-        if entry is None:
-            raise NotFound(f"container instance {instance_id} not found in cluster {cluster}")
-        return ContainerInstanceRecord.decode(entry.value, entry.mod_revision)
+        """The instance as this process last saw it (read-only; stale at worst by a watch
+        delay, which a write's version check catches)."""
+        cluster = _cluster_name(cluster)
+        record = self.view.instance(cluster, instance_id)
+        if record is None:
+            entry = self.store.get(Keys.instance(cluster, instance_id))  # maybe just registered
+            if entry is None:
+                raise NotFound(f"container instance {instance_id} not found in cluster {cluster}")
+            record = ContainerInstanceRecord.decode(entry.value, entry.mod_revision)
+        return record
 
     def heartbeat(self, cluster: str, instance_id: str, ttl: int = SESSION_TTL_SECONDS) -> None:
         """Keep the instance's session key alive (a leased key: it vanishes without heartbeats)."""
@@ -408,7 +427,7 @@ class ControlPlaneService:
             if entry and self.store.refresh_lease(json.loads(entry.value)["lease"]):
                 return
             lease = self.store.grant_lease(ttl)
-            self.store.commit(puts={key: json.dumps({"lease": lease}).encode()}, lease=lease,
+            self._commit(puts={key: json.dumps({"lease": lease}).encode()}, lease=lease,
                               expect={key: entry.mod_revision if entry else ABSENT})
 
         self._retry(attempt)
@@ -416,10 +435,9 @@ class ControlPlaneService:
     def assignments(self, cluster: str, instance_id: str
                     ) -> list[tuple[TaskRecord, TaskDefinitionSpec]]:
         """Every task placed on the instance that is not STOPPED yet, with its definition."""
-        cluster = _cluster_name(cluster)
-        tasks = [t for t in self._tasks(cluster)
-                 if t.instance_id == instance_id and t.status != TaskStatus.STOPPED]
-        return [(t, self.spec(t.task_definition_arn)) for t in tasks]
+        tasks = [t for t in self.view.instance_tasks(_cluster_name(cluster), instance_id)
+                 if t.status != TaskStatus.STOPPED]
+        return [(t, self.spec(t.task_definition_arn)) for t in sorted(tasks, key=lambda t: t.task_id)]
 
     def report_task_state(self, cluster: str, instance_id: str, task_id: str, status: TaskStatus,
                           containers: Iterable[ContainerReport] = (), stop_code: str = "",
@@ -455,18 +473,25 @@ class ControlPlaneService:
                 task.stopped_reason = task.stopped_reason or stopped_reason
                 task.stopped_at_ms = now
                 task.stopping_at_ms = task.stopping_at_ms or now
-                instance = self.instance(task.cluster, instance_id)
+                instance = _writable(self.instance(task.cluster, instance_id))
                 if instance.reservations.pop(task.task_id, None) is not None:
                     key = Keys.instance(task.cluster, instance_id)
                     puts[key], expect[key] = instance, instance.version
-            self.store.commit(puts={k: v.encode() for k, v in puts.items()}, expect=expect)
+            self._commit(puts={k: v.encode() for k, v in puts.items()}, expect=expect)
             return task
 
         return self._retry(attempt)
 
-    def watch_tasks(self, cluster: str, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call `callback` after any change to the cluster's tasks; returns a cancel function."""
-        return self.store.watch_prefix(Keys.tasks(_cluster_name(cluster)), callback)
+    def watch_assignments(self, cluster: str, instance_id: str, callback: Callable[[], None]
+                          ) -> Callable[[], None]:
+        """Call `callback` when the instance's tasks change; returns the unsubscribe function."""
+        return self.view.subscribe(_cluster_name(cluster), instance_id, callback)
+
+
+def _writable(record: ContainerInstanceRecord) -> ContainerInstanceRecord:
+    """A copy to change: records from the view are shared and read-only."""
+    return dataclasses.replace(record, reservations=dict(record.reservations),
+                               attributes=dict(record.attributes))
 
 
 def _cluster_name(name: str) -> str:

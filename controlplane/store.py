@@ -2,7 +2,9 @@
 
 etcd is the only source of truth (design invariant 1). Every write that depends on a read
 is a `commit` that compares the mod_revision of what was read (invariant 3): a stale write
-raises `Conflict`, and the caller re-reads and retries.
+raises `Conflict`, and the caller re-reads and retries. Watches deliver changes in revision
+order from a given revision, so a reader can keep an exact copy: snapshot, then watch from
+the snapshot's revision + 1; a watch that breaks (`Compacted`, etcd away) means snapshot again.
 
 Two implementations with the same revision semantics share one contract test:
 `EtcdStore` (the etcd client is imported here and nowhere else) and `MemoryStore`
@@ -20,7 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Protocol
 
-__all__ = ["Entry", "Conflict", "StoreUnavailable", "Store", "EtcdStore", "MemoryStore"]
+__all__ = ["Entry", "Event", "StoreError", "Conflict", "Compacted", "StoreUnavailable", "Store",
+           "EtcdStore", "MemoryStore", "ABSENT"]
 
 # `expect` value meaning "the key must not exist".
 ABSENT = 0
@@ -32,6 +35,15 @@ class Entry:
     value: bytes
     mod_revision: int
     create_revision: int
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change seen by a watch; `value` None means the key was deleted."""
+
+    key: str
+    value: bytes | None
+    mod_revision: int
 
 
 class StoreError(Exception):
@@ -46,6 +58,10 @@ class StoreUnavailable(StoreError):
     """etcd did not answer (retriable)."""
 
 
+class Compacted(StoreError):
+    """A watch asked for history that is gone: take a fresh snapshot and watch from there."""
+
+
 class Store(Protocol):
     def get(self, key: str) -> Entry | None:
         """The entry at `key`, or None."""
@@ -53,10 +69,14 @@ class Store(Protocol):
     def list(self, prefix: str) -> list[Entry]:
         """Every entry whose key starts with `prefix`, sorted by key."""
 
+    def snapshot(self, prefix: str) -> tuple[list[Entry], int]:
+        """`list(prefix)` and the store revision it was read at (watch from the next one)."""
+
     def commit(self, puts: Mapping[str, bytes] = {}, deletes: Iterable[str] = (),
-               expect: Mapping[str, int] = {}, lease: int | None = None) -> None:
+               expect: Mapping[str, int] = {}, lease: int | None = None) -> int:
         """Apply all puts and deletes atomically if every key in `expect` still has that
-        mod_revision (ABSENT: does not exist); raise Conflict otherwise. Puts carry `lease`."""
+        mod_revision (ABSENT: does not exist); raise Conflict otherwise. Puts carry `lease`.
+        Returns the revision of the write (0 when there was nothing to write)."""
 
     def grant_lease(self, ttl: int) -> int:
         """A new lease id; keys put with it vanish `ttl` seconds after its last refresh."""
@@ -64,9 +84,15 @@ class Store(Protocol):
     def refresh_lease(self, lease_id: int) -> bool:
         """Keep the lease alive; False when it has already expired."""
 
-    def watch_prefix(self, prefix: str, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call `callback` (no arguments: level-triggered readers re-read) after any change
-        under `prefix`. Returns a function that cancels the watch."""
+    def watch_prefix(self, prefix: str, on_events: Callable[[list[Event]], None],
+                     start_revision: int | None = None,
+                     on_error: Callable[[Exception], None] | None = None) -> Callable[[], None]:
+        """Call `on_events` with the changes under `prefix`, in revision order, from
+        `start_revision` (default: from now on). A watch that breaks calls `on_error` once
+        (`Compacted` or `StoreUnavailable`) and ends. Callbacks run on the store's thread and
+        must not call the store. Returns a function that cancels the watch."""
+
+    closed: bool  # set by close(); watchers stop re-syncing
 
     def close(self) -> None:
         """Release connections."""
@@ -78,6 +104,7 @@ class EtcdStore:
     def __init__(self, client, endpoints: list[str]):
         self._client = client
         self.endpoints = endpoints
+        self.closed = False
 
     @classmethod
     def connect(cls, endpoints: str | list[str], timeout: float = 5.0) -> "EtcdStore":
@@ -101,6 +128,8 @@ class EtcdStore:
 
         try:
             return fn(*args, **kwargs)
+        except etcd_errors.RevisionCompactedError as exc:
+            raise Compacted(str(exc)) from exc
         except (etcd_errors.Etcd3Exception, grpc.RpcError) as exc:
             # Every etcd failure (down, timed out, no leader, database full) is worth a retry
             # by the caller; none of them means the request itself was wrong.
@@ -114,21 +143,28 @@ class EtcdStore:
         return Entry(key, value, meta.mod_revision, meta.create_revision)
 
     def list(self, prefix: str) -> list[Entry]:
-        rows = self._call(lambda: list(self._client.get_prefix(prefix, sort_order="ascend",
-                                                                sort_target="key")))
-        return [Entry(meta.key.decode(), value, meta.mod_revision, meta.create_revision)
-                for value, meta in rows]
+        return self.snapshot(prefix)[0]
+
+    def snapshot(self, prefix: str) -> tuple[list[Entry], int]:
+        response = self._call(self._client.get_prefix_response, prefix, sort_order="ascend",
+                              sort_target="key")
+        return ([Entry(kv.key.decode(), kv.value, kv.mod_revision, kv.create_revision)
+                 for kv in response.kvs], response.header.revision)
 
     def commit(self, puts: Mapping[str, bytes] = {}, deletes: Iterable[str] = (),
-               expect: Mapping[str, int] = {}, lease: int | None = None) -> None:
+               expect: Mapping[str, int] = {}, lease: int | None = None) -> int:
         t = self._client.transactions
         compare = [t.mod(key) == revision for key, revision in expect.items()]
         success = [t.put(key, value, lease=lease) for key, value in puts.items()]
         success += [t.delete(key) for key in deletes]
-        succeeded, _ = self._call(self._client.transaction, compare=compare, success=success,
-                                  failure=[])
+        succeeded, responses = self._call(self._client.transaction, compare=compare,
+                                          success=success, failure=[])
         if not succeeded:
             raise Conflict(f"changed since read: {', '.join(sorted(expect))}")
+        if not responses:
+            return 0
+        op = responses[0]
+        return getattr(op, op.WhichOneof("response")).header.revision
 
     def grant_lease(self, ttl: int) -> int:
         return self._call(self._client.lease, ttl).id
@@ -137,11 +173,35 @@ class EtcdStore:
         responses = self._call(lambda: list(self._client.refresh_lease(lease_id)))
         return bool(responses) and responses[0].TTL > 0
 
-    def watch_prefix(self, prefix: str, callback: Callable[[], None]) -> Callable[[], None]:
-        watch_id = self._call(self._client.add_watch_prefix_callback, prefix,
-                              lambda _response: callback())
+    def watch_prefix(self, prefix: str, on_events: Callable[[list[Event]], None],
+                     start_revision: int | None = None,
+                     on_error: Callable[[Exception], None] | None = None) -> Callable[[], None]:
+        import pyetcd.events
+        import pyetcd.exceptions as etcd_errors
+
+        failed = threading.Event()
+
+        def deliver(response) -> None:
+            if failed.is_set():
+                return
+            if isinstance(response, Exception):
+                failed.set()
+                if on_error:
+                    on_error(Compacted(str(response))
+                             if isinstance(response, etcd_errors.RevisionCompactedError)
+                             else StoreUnavailable(f"watch on {prefix}: {response}"))
+                return
+            events = [Event(e.key.decode(),
+                            None if isinstance(e, pyetcd.events.DeleteEvent) else e.value,
+                            e.mod_revision) for e in response.events]
+            if events:
+                on_events(events)
+
+        kwargs = {"start_revision": start_revision} if start_revision else {}
+        watch_id = self._call(self._client.add_watch_prefix_callback, prefix, deliver, **kwargs)
 
         def cancel() -> None:
+            failed.set()
             try:
                 self._client.cancel_watch(watch_id)
             except Exception:  # closing anyway; nothing to recover
@@ -150,6 +210,7 @@ class EtcdStore:
         return cancel
 
     def close(self) -> None:
+        self.closed = True
         self._client.close()
 
 
@@ -167,17 +228,30 @@ def _host_port(endpoint: str) -> tuple[str, int]:
 class MemoryStore:
     """`Store` in memory, with etcd's revision semantics (one global revision counter)."""
 
+    HISTORY = 10_000  # events kept for watches that start in the past
+
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._lock = threading.Lock()
+        # Held from a change until its events are delivered: watchers see revision order.
+        self._delivery = threading.RLock()
         self._data: dict[str, Entry] = {}
         self._key_lease: dict[str, int] = {}
         self._leases: dict[int, tuple[int, float]] = {}  # id -> (ttl, expires_at)
         self._revision = 0
-        self._watches: dict[int, tuple[str, Callable[[], None]]] = {}
+        self._history: list[Event] = []
+        self._watches: dict[int, tuple[str, Callable[[list[Event]], None]]] = {}
         self._next_id = 0
         self._clock = clock
+        self.closed = False
 
-    def _expire(self) -> list[str]:
+    def _record(self, key: str, value: bytes | None) -> Event:
+        event = Event(key, value, self._revision)
+        self._history.append(event)
+        if len(self._history) > self.HISTORY:
+            del self._history[: len(self._history) - self.HISTORY]
+        return event
+
+    def _expire(self) -> list[Event]:
         now = self._clock()
         dead = {lid for lid, (_, expires) in self._leases.items() if expires <= now}
         if not dead:
@@ -187,38 +261,47 @@ class MemoryStore:
         gone = [k for k, lid in self._key_lease.items() if lid in dead]
         if gone:
             self._revision += 1
+        events = []
         for key in gone:
             self._data.pop(key, None)
             del self._key_lease[key]
-        return gone
+            events.append(self._record(key, None))
+        return events
+
+    def _run(self, operation: Callable[[list[Event]], object]) -> object:
+        """Run `operation(events)` under the lock (it appends what it changed to `events`),
+        then deliver expired keys and those changes to the watchers, in order."""
+        with self._delivery:
+            with self._lock:
+                events = self._expire()
+                result = operation(events)
+            self._notify(events)
+        return result
 
     def get(self, key: str) -> Entry | None:
-        with self._lock:
-            changed = self._expire()
-            entry = self._data.get(key)
-        self._notify(changed)
-        return entry
+        return self._run(lambda _: self._data.get(key))
 
     def list(self, prefix: str) -> list[Entry]:
-        with self._lock:
-            changed = self._expire()
-            entries = [e for k, e in sorted(self._data.items()) if k.startswith(prefix)]
-        self._notify(changed)
-        return entries
+        return self.snapshot(prefix)[0]
+
+    def snapshot(self, prefix: str) -> tuple[list[Entry], int]:
+        return self._run(lambda _: ([e for k, e in sorted(self._data.items())
+                                     if k.startswith(prefix)], self._revision))
 
     def commit(self, puts: Mapping[str, bytes] = {}, deletes: Iterable[str] = (),
-               expect: Mapping[str, int] = {}, lease: int | None = None) -> None:
+               expect: Mapping[str, int] = {}, lease: int | None = None) -> int:
         deletes = list(deletes)
-        with self._lock:
-            changed = self._expire()
+
+        def apply(events: list[Event]) -> int:
             for key, revision in expect.items():
                 current = self._data.get(key)
                 if (current.mod_revision if current else ABSENT) != revision:
                     raise Conflict(f"changed since read: {key}")
             if lease is not None and lease not in self._leases:
                 raise StoreError(f"lease {lease} not found")
-            if puts or deletes:
-                self._revision += 1
+            if not (puts or deletes):
+                return 0
+            self._revision += 1
             for key, value in puts.items():
                 previous = self._data.get(key)
                 created = previous.create_revision if previous else self._revision
@@ -227,11 +310,14 @@ class MemoryStore:
                     self._key_lease[key] = lease
                 else:
                     self._key_lease.pop(key, None)
+                events.append(self._record(key, bytes(value)))
             for key in deletes:
-                self._data.pop(key, None)
+                if self._data.pop(key, None) is not None:
+                    events.append(self._record(key, None))
                 self._key_lease.pop(key, None)
-            changed += list(puts) + deletes
-        self._notify(changed)
+            return self._revision
+
+        return self._run(apply)
 
     def grant_lease(self, ttl: int) -> int:
         with self._lock:
@@ -240,28 +326,42 @@ class MemoryStore:
             return self._next_id
 
     def refresh_lease(self, lease_id: int) -> bool:
-        with self._lock:
-            changed = self._expire()
-            alive = lease_id in self._leases
-            if alive:
-                ttl, _ = self._leases[lease_id]
-                self._leases[lease_id] = (ttl, self._clock() + ttl)
-        self._notify(changed)
-        return alive
+        def refresh(_events: list[Event]) -> bool:
+            if lease_id not in self._leases:
+                return False
+            ttl, _ = self._leases[lease_id]
+            self._leases[lease_id] = (ttl, self._clock() + ttl)
+            return True
 
-    def watch_prefix(self, prefix: str, callback: Callable[[], None]) -> Callable[[], None]:
-        with self._lock:
-            self._next_id += 1
-            watch_id = self._next_id
-            self._watches[watch_id] = (prefix, callback)
+        return self._run(refresh)
+
+    def watch_prefix(self, prefix: str, on_events: Callable[[list[Event]], None],
+                     start_revision: int | None = None,
+                     on_error: Callable[[Exception], None] | None = None) -> Callable[[], None]:
+        with self._delivery:
+            with self._lock:
+                backlog: list[Event] = []
+                if start_revision and start_revision <= self._revision:
+                    oldest = self._history[0].mod_revision if self._history else self._revision + 1
+                    if start_revision < oldest:
+                        raise Compacted(f"revision {start_revision} is compacted")
+                    backlog = [e for e in self._history
+                               if e.mod_revision >= start_revision and e.key.startswith(prefix)]
+                self._next_id += 1
+                watch_id = self._next_id
+                self._watches[watch_id] = (prefix, on_events)
+            if backlog:
+                on_events(backlog)
         return lambda: self._watches.pop(watch_id, None)
 
-    def _notify(self, keys: list[str]) -> None:
-        if not keys:
+    def _notify(self, events: list[Event]) -> None:
+        if not events:
             return
-        for prefix, callback in list(self._watches.values()):
-            if any(k.startswith(prefix) for k in keys):
-                callback()
+        for prefix, on_events in list(self._watches.values()):
+            mine = [e for e in events if e.key.startswith(prefix)]
+            if mine:
+                on_events(mine)
 
     def close(self) -> None:
+        self.closed = True
         self._watches.clear()

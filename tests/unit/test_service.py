@@ -181,3 +181,4 @@ def test_racing_run_tasks_for_the_last_memory(any_store):
     assert len(placed) == 1
     assert [f.reason for f in failures] == ["RESOURCE:MEMORY"]
     assert service.instance(cluster, "i-race").remaining_memory == 200
+    service.close()

@@ -103,14 +103,51 @@ def test_racing_writers_exactly_one_wins(store, prefix):
     assert store.get(prefix + "n").value == results[0]
 
 
-def test_watch_calls_back_on_change(store, prefix):
-    seen = threading.Event()
-    cancel = store.watch_prefix(prefix, seen.set)
+def test_commit_returns_its_revision_and_snapshot_reads_at_one(store, prefix):
+    revision = store.commit(puts={prefix + "a": b"1", prefix + "b": b"2"})
+    assert store.get(prefix + "a").mod_revision == revision
+    entries, at = store.snapshot(prefix)
+    assert [e.key for e in entries] == [prefix + "a", prefix + "b"] and at >= revision
+    assert store.commit(puts={}, deletes=[]) == 0
+
+
+def test_watch_delivers_events_in_order(store, prefix):
+    seen, done = [], threading.Event()
+
+    def on_events(events):
+        seen.extend(events)
+        if any(e.value is None for e in events):
+            done.set()
+
+    cancel = store.watch_prefix(prefix, on_events)
     try:
-        store.commit(puts={prefix + "w": b"1"})
-        assert seen.wait(5)
+        first = store.commit(puts={prefix + "w": b"1"})
+        second = store.commit(puts={prefix + "w": b"2"})
+        third = store.commit(deletes=[prefix + "w"])
+        store.commit(puts={prefix[:-1] + "-elsewhere/x": b"not mine"})
+        assert done.wait(5)
     finally:
         cancel()
+    assert [(e.key, e.value, e.mod_revision) for e in seen] == [
+        (prefix + "w", b"1", first), (prefix + "w", b"2", second), (prefix + "w", None, third)]
+
+
+def test_watch_from_a_past_revision_replays_history(store, prefix):
+    first = store.commit(puts={prefix + "h": b"1"})
+    store.commit(puts={prefix + "h": b"2"})
+    seen, done = [], threading.Event()
+
+    def on_events(events):
+        seen.extend(e.value for e in events)
+        if b"2" in seen:
+            done.set()
+
+    cancel = store.watch_prefix(prefix, on_events, start_revision=first)
+    try:
+        assert done.wait(5)
+    finally:
+        cancel()
+    assert seen == [b"1", b"2"]
 
 
 def test_lease_keeps_key_until_expiry():

@@ -1,0 +1,184 @@
+"""A watch-fed, in-memory copy of the cluster state one control-plane process reads from.
+
+It holds nothing that is not in etcd (design invariant 1): it is a snapshot plus the watch
+events after it, rebuilt from scratch whenever the watch breaks. Hot reads come from here
+(placement snapshots, an agent's assignments, counts); writes still go to the store as
+transactions that compare the versions read here, so a stale copy costs a `Conflict` and a
+retry, never a lost update.
+
+    view = StateView(store).start()
+    view.instances("default")                # ContainerInstanceRecord by id, with versions
+    view.instance_tasks("default", "i-1")    # the tasks placed there
+    view.wait_for(revision)                  # read your own writes
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from typing import Callable
+
+from controlplane.model import ContainerInstanceRecord, Keys, TaskRecord
+from controlplane.store import Event, Store, StoreError
+
+log = logging.getLogger("skiff.controlplane.cache")
+
+_INSTANCES = Keys.ROOT + "instances/"
+_SESSIONS = Keys.ROOT + "sessions/"
+_TASKS = Keys.ROOT + "tasks/"
+
+
+class StateView:
+    def __init__(self, store: Store, resync_delay: float = 0.5):
+        self.store = store
+        self.resync_delay = resync_delay
+        self._lock = threading.Condition()
+        self._revision = 0
+        self._instances: dict[str, dict[str, ContainerInstanceRecord]] = defaultdict(dict)
+        self._sessions: dict[str, set[str]] = defaultdict(set)
+        self._tasks: dict[str, dict[str, TaskRecord]] = defaultdict(dict)
+        self._by_instance: dict[tuple[str, str], dict[str, TaskRecord]] = defaultdict(dict)
+        self._subscribers: dict[tuple[str, str], set[Callable[[], None]]] = defaultdict(set)
+        self._cancel: Callable[[], None] | None = None
+        self._closed = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> "StateView":
+        self._sync()
+        return self
+
+    def close(self) -> None:
+        self._closed = True
+        if self._cancel:
+            self._cancel()
+
+    def _sync(self) -> None:
+        """Load a fresh snapshot and watch from just after it."""
+        entries, revision = self.store.snapshot(Keys.ROOT)
+        with self._lock:
+            self._instances.clear()
+            self._sessions.clear()
+            self._tasks.clear()
+            self._by_instance.clear()
+            for entry in entries:
+                self._apply(Event(entry.key, entry.value, entry.mod_revision))
+            self._revision = max(self._revision, revision)
+            self._lock.notify_all()
+        self._cancel = self.store.watch_prefix(Keys.ROOT, self._on_events,
+                                               start_revision=revision + 1,
+                                               on_error=self._on_error)
+        self._notify_all()
+
+    def _on_error(self, error: Exception) -> None:
+        if self._closed or self.store.closed:
+            return
+        log.warning("state watch broke (%s); re-syncing", error)
+        threading.Thread(target=self._resync, name="state-resync", daemon=True).start()
+
+    def _resync(self) -> None:
+        while not (self._closed or self.store.closed):
+            try:
+                self._sync()
+                return
+            except StoreError as exc:
+                log.warning("re-sync failed: %s", exc)
+                threading.Event().wait(self.resync_delay)
+
+    # -- applying changes -------------------------------------------------------------------
+
+    def _on_events(self, events: list[Event]) -> None:
+        touched: set[tuple[str, str]] = set()
+        with self._lock:
+            for event in events:
+                touched |= self._apply(event)
+                self._revision = max(self._revision, event.mod_revision)
+            self._lock.notify_all()
+        for key in touched:
+            for callback in list(self._subscribers.get(key, ())):
+                callback()
+
+    def _apply(self, event: Event) -> set[tuple[str, str]]:
+        """Apply one change; returns the (cluster, instance) pairs whose tasks changed."""
+        key = event.key
+        if key.startswith(_TASKS):
+            cluster, task_id = key[len(_TASKS):].split("/", 1)
+            old = self._tasks[cluster].pop(task_id, None)
+            if old is not None:
+                self._by_instance[(cluster, old.instance_id)].pop(task_id, None)
+            touched = {(cluster, old.instance_id)} if old else set()
+            if event.value is not None:
+                task = TaskRecord.decode(event.value, event.mod_revision)
+                self._tasks[cluster][task_id] = task
+                self._by_instance[(cluster, task.instance_id)][task_id] = task
+                touched.add((cluster, task.instance_id))
+            return touched
+        if key.startswith(_INSTANCES):
+            cluster, instance_id = key[len(_INSTANCES):].split("/", 1)
+            if event.value is None:
+                self._instances[cluster].pop(instance_id, None)
+            else:
+                self._instances[cluster][instance_id] = ContainerInstanceRecord.decode(
+                    event.value, event.mod_revision)
+        elif key.startswith(_SESSIONS):
+            cluster, instance_id = key[len(_SESSIONS):].split("/", 1)
+            if event.value is None:
+                self._sessions[cluster].discard(instance_id)
+            else:
+                self._sessions[cluster].add(instance_id)
+        return set()
+
+    def _notify_all(self) -> None:
+        for callbacks in list(self._subscribers.values()):
+            for callback in list(callbacks):
+                callback()
+
+    # -- reads ------------------------------------------------------------------------------
+
+    @property
+    def revision(self) -> int:
+        return self._revision
+
+    def wait_for(self, revision: int, timeout: float = 5.0) -> bool:
+        """Block until the copy includes `revision` (read-your-writes); False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._revision >= revision, timeout)
+
+    # Records handed out are shared: callers treat them as read-only and copy to change.
+
+    def instances(self, cluster: str) -> dict[str, ContainerInstanceRecord]:
+        with self._lock:
+            return dict(self._instances.get(cluster, {}))
+
+    def instance(self, cluster: str, instance_id: str) -> ContainerInstanceRecord | None:
+        with self._lock:
+            return self._instances.get(cluster, {}).get(instance_id)
+
+    def connected(self, cluster: str) -> set[str]:
+        with self._lock:
+            return set(self._sessions.get(cluster, ()))
+
+    def tasks(self, cluster: str) -> list[TaskRecord]:
+        with self._lock:
+            return list(self._tasks.get(cluster, {}).values())
+
+    def instance_tasks(self, cluster: str, instance_id: str) -> list[TaskRecord]:
+        with self._lock:
+            return list(self._by_instance.get((cluster, instance_id), {}).values())
+
+    def subscribe(self, cluster: str, instance_id: str, callback: Callable[[], None]
+                  ) -> Callable[[], None]:
+        """Call `callback` (no arguments) whenever the instance's tasks change, and after a
+        re-sync. Returns the unsubscribe function."""
+        key = (cluster, instance_id)
+        with self._lock:
+            self._subscribers[key].add(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subscribers[key].discard(callback)
+                if not self._subscribers[key]:
+                    del self._subscribers[key]
+
+        return unsubscribe
