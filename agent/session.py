@@ -215,41 +215,45 @@ class Agent:
         self._pending_wake.set()
 
     def _report_loop(self) -> None:
+        """Send the newest report of every task that changed, all in one call."""
         while not self._stop.is_set():
             self._pending_wake.wait(1.0)
             self._pending_wake.clear()
             with self._pending_lock:
                 reports = list(self._pending.values())
-            for report in reports:
-                if self._send_report(report):
-                    with self._pending_lock:
+            if reports and self._send_reports(reports):
+                with self._pending_lock:
+                    for report in reports:
                         if self._pending.get(report.task_id) is report:
                             del self._pending[report.task_id]
 
-    def _send_report(self, report: TaskReport) -> bool:
+    def _send_reports(self, reports: list[TaskReport]) -> bool:
         stub = self._stub
         if stub is None:
             return False
-        request = agent_pb2.ReportTaskStateRequest(
-            cluster=self.config.cluster, instance_id=self.instance_id, task_id=report.task_id,
-            status=int(report.status), stop_code=report.stop_code,
-            stopped_reason=report.stopped_reason)
-        for c in report.containers:
-            container = request.containers.add(name=c.name, status=int(c.status), reason=c.reason,
-                                               runtime_id=c.runtime_id)
-            if c.exit_code is not None:
-                container.exit_code = c.exit_code
-            container.network_bindings.extend(types_pb2.NetworkBinding(**b) for b in c.network_bindings)
+        request = agent_pb2.ReportTaskStatesRequest(cluster=self.config.cluster,
+                                                    instance_id=self.instance_id)
+        for report in reports:
+            message = request.reports.add(task_id=report.task_id, status=int(report.status),
+                                          stop_code=report.stop_code,
+                                          stopped_reason=report.stopped_reason)
+            for c in report.containers:
+                container = message.containers.add(name=c.name, status=int(c.status),
+                                                   reason=c.reason, runtime_id=c.runtime_id)
+                if c.exit_code is not None:
+                    container.exit_code = c.exit_code
+                container.network_bindings.extend(types_pb2.NetworkBinding(**b)
+                                                  for b in c.network_bindings)
         try:
-            stub.ReportTaskState(request, timeout=10)
-            return True
+            response = stub.ReportTaskStates(request, timeout=10)
         except grpc.RpcError as exc:
-            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                log.warning("report for task %s refused: %s", report.task_id, _rpc_message(exc))
-                return True  # the control plane will never take it: drop it
+            log.warning("reports not taken (will retry): %s", _rpc_message(exc))
             return False
         except ValueError:  # channel closed during reconnect
             return False
+        for failure in response.failures:  # the control plane will never take these: drop them
+            log.warning("report for task %s refused: %s", failure.arn, failure.detail)
+        return True
 
 
 def _rpc_message(exc: grpc.RpcError) -> str:

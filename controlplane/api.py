@@ -15,7 +15,7 @@ import grpc
 
 from controlplane import convert
 from controlplane.errors import Busy, ControlPlaneError, InvalidParameter, NotFound
-from controlplane.service import ControlPlaneService
+from controlplane.service import ControlPlaneService, TaskStateReport
 from controlplane.store import StoreError, StoreUnavailable
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, controlplane_pb2 as pb, controlplane_pb2_grpc
 from skiffcore.status import TaskStatus
@@ -200,9 +200,9 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             cancel()
 
     @_edge
-    def ReportTaskState(self, request, context):
-        self.service.report_task_state(
-            request.cluster, request.instance_id, request.task_id, _status(request.status, "status"),
-            [convert.container_report(c) for c in request.containers], request.stop_code,
-            request.stopped_reason)
-        return agent_pb2.ReportTaskStateResponse()
+    def ReportTaskStates(self, request, context):
+        failures = self.service.report_task_states(request.cluster, request.instance_id, [
+            TaskStateReport(r.task_id, _status(r.status, "reports.status"),
+                            tuple(convert.container_report(c) for c in r.containers),
+                            r.stop_code, r.stopped_reason) for r in request.reports])
+        return agent_pb2.ReportTaskStatesResponse(failures=[convert.failure_pb(f) for f in failures])

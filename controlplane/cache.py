@@ -159,6 +159,10 @@ class StateView:
         with self._lock:
             return set(self._sessions.get(cluster, ()))
 
+    def task(self, cluster: str, task_id: str) -> TaskRecord | None:
+        with self._lock:
+            return self._tasks.get(cluster, {}).get(task_id)
+
     def tasks(self, cluster: str) -> list[TaskRecord]:
         with self._lock:
             return list(self._tasks.get(cluster, {}).values())

@@ -25,9 +25,8 @@ class Record:
     version: int
 
     def encode(self) -> bytes:
-        data = dataclasses.asdict(self)  # type: ignore[call-overload]
-        data.pop("version", None)
-        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        # json's C encoder walks dicts and lists; only our dataclasses reach `_plain`.
+        return json.dumps(self, default=_plain, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls: type[R], raw: bytes, version: int) -> R:
@@ -37,6 +36,12 @@ class Record:
     @classmethod
     def from_dict(cls: type[R], data: dict[str, Any], version: int) -> R:
         return cls(**known_fields(cls, data), version=version)
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """A record (or a dataclass inside one) as a dict, without the unstored `version`."""
+    fields = vars(value)
+    return {k: v for k, v in fields.items() if k != "version"} if "version" in fields else fields
 
 
 def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +131,12 @@ class TaskRecord(Record):
         data = dict(data, containers=[ContainerRecord(**known_fields(ContainerRecord, c))
                                      for c in data.get("containers", [])])
         return super().from_dict(data, version)
+
+    def copy(self) -> "TaskRecord":
+        """A copy to change: records from the state view are shared and read-only."""
+        return dataclasses.replace(self, containers=[
+            dataclasses.replace(c, network_bindings=list(c.network_bindings))
+            for c in self.containers])
 
     @property
     def arn(self) -> str:

@@ -9,7 +9,6 @@ commits its plan together with the resource reservations, in one transaction.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import random
 import re
@@ -24,6 +23,7 @@ from controlplane.errors import Busy, InvalidParameter, NotFound
 from controlplane.model import (Cluster, ContainerInstanceRecord, ContainerRecord, FamilyRecord,
                                 Keys, Reservation, TaskDefinitionRecord, TaskRecord,
                                 task_definition_arn)
+from controlplane.sessions import Sessions
 from controlplane.scheduler import ClusterSnapshot, InstanceSnapshot, TaskRequest, schedule
 from controlplane.store import ABSENT, Conflict, Store
 from controlplane.taskdef import TaskDefinitionError, TaskDefinitionSpec, parse_task_definition
@@ -35,7 +35,6 @@ DEFAULT_CLUSTER = "default"
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 INSTANCE_ID = CLUSTER_NAME  # ids become etcd key segments: no "/"
 MAX_RUN_COUNT = 10
-SESSION_TTL_SECONDS = 15
 
 T = TypeVar("T")
 
@@ -60,6 +59,17 @@ class ContainerReport:
 
 
 @dataclass(frozen=True)
+class TaskStateReport:
+    """What an agent observed of one task."""
+
+    task_id: str
+    status: TaskStatus
+    containers: tuple[ContainerReport, ...] = ()
+    stop_code: str = ""
+    stopped_reason: str = ""
+
+
+@dataclass(frozen=True)
 class ClusterSummary:
     cluster: Cluster
     registered_instances: int
@@ -77,9 +87,11 @@ class InstanceView:
 
 class ControlPlaneService:
     def __init__(self, store: Store, now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
-                 max_attempts: int = 50, view: StateView | None = None):
+                 max_attempts: int = 50, view: StateView | None = None,
+                 session_timeout: float = 15.0):
         self.store = store
         self.view = view or StateView(store).start()
+        self.sessions = Sessions(store, timeout=session_timeout).start()
         self.now_ms = now_ms
         self.max_attempts = max_attempts
         # One placement at a time per process: concurrent RunTasks here would only conflict
@@ -111,6 +123,7 @@ class ControlPlaneService:
         return revision
 
     def close(self) -> None:
+        self.sessions.close()
         self.view.close()
 
     # -- clusters -------------------------------------------------------------------------
@@ -417,20 +430,10 @@ class ControlPlaneService:
             record = ContainerInstanceRecord.decode(entry.value, entry.mod_revision)
         return record
 
-    def heartbeat(self, cluster: str, instance_id: str, ttl: int = SESSION_TTL_SECONDS) -> None:
-        """Keep the instance's session key alive (a leased key: it vanishes without heartbeats)."""
-        self.instance(cluster, instance_id)  # NotFound tells the agent to register again
-        key = Keys.session(_cluster_name(cluster), instance_id)
-
-        def attempt() -> None:
-            entry = self.store.get(key)
-            if entry and self.store.refresh_lease(json.loads(entry.value)["lease"]):
-                return
-            lease = self.store.grant_lease(ttl)
-            self._commit(puts={key: json.dumps({"lease": lease}).encode()}, lease=lease,
-                              expect={key: entry.mod_revision if entry else ABSENT})
-
-        self._retry(attempt)
+    def heartbeat(self, cluster: str, instance_id: str) -> None:
+        """The instance's agent is alive: keep it connected (see sessions.py)."""
+        record = self.instance(cluster, instance_id)  # NotFound tells the agent to register again
+        self.sessions.touch(record.cluster, record.instance_id)
 
     def assignments(self, cluster: str, instance_id: str
                     ) -> list[tuple[TaskRecord, TaskDefinitionSpec]]:
@@ -442,43 +445,57 @@ class ControlPlaneService:
     def report_task_state(self, cluster: str, instance_id: str, task_id: str, status: TaskStatus,
                           containers: Iterable[ContainerReport] = (), stop_code: str = "",
                           stopped_reason: str = "") -> TaskRecord:
-        """Apply what an agent observed. Statuses only move forward; STOPPED frees resources."""
-        reports = {c.name: c for c in containers}
+        """One report; raises what `report_task_states` lists as a failure."""
+        failures = self.report_task_states(cluster, instance_id, [TaskStateReport(
+            task_id, status, tuple(containers), stop_code, stopped_reason)])
+        if failures and failures[0].reason == "MISSING":
+            raise NotFound(failures[0].detail)
+        if failures:
+            raise InvalidParameter("taskId", failures[0].detail)
+        return self.task(cluster, task_id)
 
-        def attempt() -> TaskRecord:
-            task = self.task(cluster, task_id)
-            if task.instance_id != instance_id:
-                raise InvalidParameter("taskId", f"task {task_id} is not on instance {instance_id}")
-            if task.status == TaskStatus.STOPPED:
-                return task
+    def report_task_states(self, cluster: str, instance_id: str,
+                           reports: Iterable[TaskStateReport]) -> list[Failure]:
+        """Apply what an agent observed, for many tasks in one transaction. Statuses only move
+        forward; a task reaching STOPPED frees its reservation on the instance. Reports for
+        unknown tasks or tasks on another instance are returned as failures, changing nothing."""
+        cluster = _cluster_name(cluster)
+        latest = {r.task_id: r for r in reports}  # a later report of a task supersedes
+
+        def attempt() -> list[Failure]:
             now = self.now_ms()
-            for container in task.containers:
-                report = reports.get(container.name)
-                if report is None:
+            puts: dict[str, bytes] = {}
+            expect: dict[str, int] = {}
+            failures: list[Failure] = []
+            instance: ContainerInstanceRecord | None = None
+            for report in latest.values():
+                current = self.view.task(cluster, report.task_id)
+                if current is None:
+                    entry = self.store.get(Keys.task(cluster, report.task_id))
+                    current = TaskRecord.decode(entry.value, entry.mod_revision) if entry else None
+                if current is None:
+                    failures.append(Failure(report.task_id, "MISSING",
+                                            f"task {report.task_id} not found in cluster {cluster}"))
                     continue
-                container.last_status = advance(TaskStatus[container.last_status], report.status).name
-                container.exit_code = report.exit_code if report.exit_code is not None else container.exit_code
-                container.reason = report.reason or container.reason
-                container.network_bindings = list(report.network_bindings) or container.network_bindings
-                container.runtime_id = report.runtime_id or container.runtime_id
-            new_status = advance(task.status, status)
-            task.last_status = new_status.name
-            if status == TaskStatus.RUNNING and not task.started_at_ms:
-                task.started_at_ms = now
-            puts = {Keys.task(task.cluster, task.task_id): task}
-            expect = {Keys.task(task.cluster, task.task_id): task.version}
-            if new_status == TaskStatus.STOPPED:
-                task.desired_status = TaskStatus.STOPPED.name
-                task.stop_code = task.stop_code or stop_code
-                task.stopped_reason = task.stopped_reason or stopped_reason
-                task.stopped_at_ms = now
-                task.stopping_at_ms = task.stopping_at_ms or now
-                instance = _writable(self.instance(task.cluster, instance_id))
-                if instance.reservations.pop(task.task_id, None) is not None:
-                    key = Keys.instance(task.cluster, instance_id)
-                    puts[key], expect[key] = instance, instance.version
-            self._commit(puts={k: v.encode() for k, v in puts.items()}, expect=expect)
-            return task
+                if current.instance_id != instance_id:
+                    failures.append(Failure(report.task_id, "WRONG_INSTANCE",
+                                            f"task {report.task_id} is not on instance {instance_id}"))
+                    continue
+                if current.status == TaskStatus.STOPPED:
+                    continue
+                task = current.copy()
+                _apply_report(task, report, now)
+                key = Keys.task(cluster, task.task_id)
+                puts[key], expect[key] = task.encode(), task.version
+                if task.status == TaskStatus.STOPPED:
+                    instance = instance or _writable(self.instance(cluster, instance_id))
+                    instance.reservations.pop(task.task_id, None)
+            if instance is not None:
+                key = Keys.instance(cluster, instance_id)
+                puts[key], expect[key] = instance.encode(), instance.version
+            if puts:
+                self._commit(puts=puts, expect=expect)
+            return failures
 
         return self._retry(attempt)
 
@@ -486,6 +503,31 @@ class ControlPlaneService:
                           ) -> Callable[[], None]:
         """Call `callback` when the instance's tasks change; returns the unsubscribe function."""
         return self.view.subscribe(_cluster_name(cluster), instance_id, callback)
+
+
+def _apply_report(task: TaskRecord, report: TaskStateReport, now: int) -> None:
+    """Fold one agent report into the task (forward-only statuses; first stop code wins)."""
+    containers = {c.name: c for c in report.containers}
+    for container in task.containers:
+        seen = containers.get(container.name)
+        if seen is None:
+            continue
+        container.last_status = advance(TaskStatus[container.last_status], seen.status).name
+        if seen.exit_code is not None:
+            container.exit_code = seen.exit_code
+        container.reason = seen.reason or container.reason
+        container.network_bindings = list(seen.network_bindings) or container.network_bindings
+        container.runtime_id = seen.runtime_id or container.runtime_id
+    new_status = advance(task.status, report.status)
+    task.last_status = new_status.name
+    if report.status == TaskStatus.RUNNING and not task.started_at_ms:
+        task.started_at_ms = now
+    if new_status == TaskStatus.STOPPED:
+        task.desired_status = TaskStatus.STOPPED.name
+        task.stop_code = task.stop_code or report.stop_code
+        task.stopped_reason = task.stopped_reason or report.stopped_reason
+        task.stopped_at_ms = now
+        task.stopping_at_ms = task.stopping_at_ms or now
 
 
 def _writable(record: ContainerInstanceRecord) -> ContainerInstanceRecord:
@@ -513,5 +555,6 @@ def _parse_taskdef_reference(reference: str) -> tuple[str, int | None]:
     return family, int(revision) if revision else None
 
 
-__all__ = ["ControlPlaneService", "Failure", "ContainerReport", "ClusterSummary", "InstanceView",
+__all__ = ["ControlPlaneService", "Failure", "ContainerReport", "TaskStateReport", "ClusterSummary",
+           "InstanceView",
            "DEFAULT_CLUSTER", "task_definition_arn"]

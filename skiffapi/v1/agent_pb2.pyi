@@ -119,24 +119,32 @@ class ContainerReport(_message.Message):
     runtime_id: str
     def __init__(self, name: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., reason: _Optional[str] = ..., network_bindings: _Optional[_Iterable[_Union[_types_pb2.NetworkBinding, _Mapping]]] = ..., runtime_id: _Optional[str] = ...) -> None: ...
 
-class ReportTaskStateRequest(_message.Message):
-    __slots__ = ("cluster", "instance_id", "task_id", "status", "containers", "stop_code", "stopped_reason")
-    CLUSTER_FIELD_NUMBER: _ClassVar[int]
-    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+class TaskStateReport(_message.Message):
+    __slots__ = ("task_id", "status", "containers", "stop_code", "stopped_reason")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CONTAINERS_FIELD_NUMBER: _ClassVar[int]
     STOP_CODE_FIELD_NUMBER: _ClassVar[int]
     STOPPED_REASON_FIELD_NUMBER: _ClassVar[int]
-    cluster: str
-    instance_id: str
     task_id: str
     status: _types_pb2.TaskStatus
     containers: _containers.RepeatedCompositeFieldContainer[ContainerReport]
     stop_code: str
     stopped_reason: str
-    def __init__(self, cluster: _Optional[str] = ..., instance_id: _Optional[str] = ..., task_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., containers: _Optional[_Iterable[_Union[ContainerReport, _Mapping]]] = ..., stop_code: _Optional[str] = ..., stopped_reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., containers: _Optional[_Iterable[_Union[ContainerReport, _Mapping]]] = ..., stop_code: _Optional[str] = ..., stopped_reason: _Optional[str] = ...) -> None: ...
 
-class ReportTaskStateResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+class ReportTaskStatesRequest(_message.Message):
+    __slots__ = ("cluster", "instance_id", "reports")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORTS_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    instance_id: str
+    reports: _containers.RepeatedCompositeFieldContainer[TaskStateReport]
+    def __init__(self, cluster: _Optional[str] = ..., instance_id: _Optional[str] = ..., reports: _Optional[_Iterable[_Union[TaskStateReport, _Mapping]]] = ...) -> None: ...
+
+class ReportTaskStatesResponse(_message.Message):
+    __slots__ = ("failures",)
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    failures: _containers.RepeatedCompositeFieldContainer[_types_pb2.Failure]
+    def __init__(self, failures: _Optional[_Iterable[_Union[_types_pb2.Failure, _Mapping]]] = ...) -> None: ...

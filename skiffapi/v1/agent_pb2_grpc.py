@@ -49,10 +49,10 @@ class AgentServiceStub:
                 request_serializer=skiffapi_dot_v1_dot_agent__pb2.StreamAssignmentsRequest.SerializeToString,
                 response_deserializer=skiffapi_dot_v1_dot_agent__pb2.Assignments.FromString,
                 _registered_method=True)
-        self.ReportTaskState = channel.unary_unary(
-                '/skiff.v1.AgentService/ReportTaskState',
-                request_serializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStateRequest.SerializeToString,
-                response_deserializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStateResponse.FromString,
+        self.ReportTaskStates = channel.unary_unary(
+                '/skiff.v1.AgentService/ReportTaskStates',
+                request_serializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesResponse.FromString,
                 _registered_method=True)
 
 
@@ -81,8 +81,8 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ReportTaskState(self, request, context):
-        """What the agent observed of one task.
+    def ReportTaskStates(self, request, context):
+        """What the agent observed of its tasks, several at once (applied in one transaction).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -106,10 +106,10 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     request_deserializer=skiffapi_dot_v1_dot_agent__pb2.StreamAssignmentsRequest.FromString,
                     response_serializer=skiffapi_dot_v1_dot_agent__pb2.Assignments.SerializeToString,
             ),
-            'ReportTaskState': grpc.unary_unary_rpc_method_handler(
-                    servicer.ReportTaskState,
-                    request_deserializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStateRequest.FromString,
-                    response_serializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStateResponse.SerializeToString,
+            'ReportTaskStates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportTaskStates,
+                    request_deserializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -204,7 +204,7 @@ class AgentService:
             _registered_method=True)
 
     @staticmethod
-    def ReportTaskState(request,
+    def ReportTaskStates(request,
             target,
             options=(),
             channel_credentials=None,
@@ -217,9 +217,9 @@ class AgentService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/skiff.v1.AgentService/ReportTaskState',
-            skiffapi_dot_v1_dot_agent__pb2.ReportTaskStateRequest.SerializeToString,
-            skiffapi_dot_v1_dot_agent__pb2.ReportTaskStateResponse.FromString,
+            '/skiff.v1.AgentService/ReportTaskStates',
+            skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesRequest.SerializeToString,
+            skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesResponse.FromString,
             options,
             channel_credentials,
             insecure,
