@@ -1,0 +1,340 @@
+"""ECS services: what the service controller should do next. Pure: no I/O, no clock.
+
+`reconcile(service, tasks, now_ms)` looks at one service and the tasks it started and returns
+a `Decision`: how many tasks to start for which deployment (or on which instances, for a
+DAEMON), which tasks to stop and why, the service as it should be stored next (deployment
+counts, rollout states, events), and nothing else. The controller applies it and calls again
+after anything changes: level-triggered, so running it twice changes nothing twice.
+
+Rolling deployments follow ECS: with desiredCount D, `maximumPercent` caps the service's
+alive tasks at floor(D × max / 100) and `minimumHealthyPercent` keeps at least
+ceil(D × min / 100) healthy while old tasks are stopped. A task is healthy when RUNNING and
+its essential health checks pass, or, without health checks, once it has run for
+`healthy_after_ms`. The circuit breaker fails a deployment after
+clamp(ceil(0.5 × D), 10, 200) failed tasks and, with rollback, brings back the last
+deployment that completed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from skiffcore.status import StopCode, TaskStatus
+
+PRIMARY, ACTIVE, INACTIVE = "PRIMARY", "ACTIVE", "INACTIVE"
+IN_PROGRESS, COMPLETED, FAILED = "IN_PROGRESS", "COMPLETED", "FAILED"
+REPLICA, DAEMON = "REPLICA", "DAEMON"
+MAX_EVENTS = 100
+SCHEDULER_STOP = "ServiceSchedulerInitiated"
+MAX_BACKOFF_MS = 15 * 60 * 1000
+BASE_BACKOFF_MS = 1000
+
+
+@dataclass
+class Deployment:
+    id: str
+    task_definition_arn: str
+    status: str = PRIMARY
+    rollout_state: str = IN_PROGRESS
+    rollout_state_reason: str = ""
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
+    desired_count: int = 0
+    running_count: int = 0
+    pending_count: int = 0
+    failed_tasks: int = 0
+
+
+@dataclass
+class ServiceEvent:
+    id: str
+    created_at_ms: int
+    message: str
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """One task of the service, as the controller sees it."""
+
+    task_id: str
+    deployment_id: str
+    instance_id: str
+    status: TaskStatus
+    desired: TaskStatus
+    started_at_ms: int = 0
+    stopped_at_ms: int = 0
+    stop_code: str = ""
+    health: str = "UNKNOWN"  # HEALTHY | UNHEALTHY | UNKNOWN (no health check or not yet)
+    has_health_check: bool = False
+    instance_draining: bool = False
+    instance_lost: bool = False  # its agent has been gone longer than the grace period
+
+    @property
+    def alive(self) -> bool:
+        """Counts toward the service: wanted RUNNING and not stopped."""
+        return (self.desired != TaskStatus.STOPPED and self.status != TaskStatus.STOPPED
+                and not self.instance_lost)
+
+    @property
+    def failed(self) -> bool:
+        """Stopped without being asked to: counts toward the circuit breaker."""
+        return self.status == TaskStatus.STOPPED and self.stop_code not in (
+            StopCode.USER_INITIATED, SCHEDULER_STOP, "")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Start `count` tasks of `deployment_id`; on `instance_id` only when given (DAEMON)."""
+
+    deployment_id: str
+    count: int
+    instance_id: str = ""
+
+
+@dataclass
+class Decision:
+    start: list[Placement] = field(default_factory=list)
+    stop: list[tuple[str, str]] = field(default_factory=list)  # (task id, reason)
+    changed: bool = False          # the service record must be written back
+    backoff_until_ms: int = 0      # no new tasks before this time (failures keep happening)
+
+
+@dataclass
+class ServiceSpec:
+    """The parts of a service record the decision needs (the record itself lives in model)."""
+
+    name: str
+    desired_count: int
+    deployments: list[Deployment]
+    events: list[ServiceEvent]
+    scheduling_strategy: str = REPLICA
+    minimum_healthy_percent: int = 100
+    maximum_percent: int = 200
+    circuit_breaker_enable: bool = False
+    circuit_breaker_rollback: bool = False
+    healthy_after_ms: int = 40_000
+    last_completed_task_definition: str = ""
+    event_counter: int = 0
+
+
+def healthy(task: TaskView, now_ms: int, healthy_after_ms: int) -> bool:
+    if task.status != TaskStatus.RUNNING or not task.alive:
+        return False
+    if task.has_health_check:
+        return task.health == "HEALTHY"
+    return now_ms - task.started_at_ms >= healthy_after_ms
+
+
+def failure_threshold(desired: int) -> int:
+    """ECS: 0.5 × desiredCount, at least 10 and at most 200."""
+    return min(200, max(10, math.ceil(0.5 * desired)))
+
+
+def backoff_ms(failures: int) -> int:
+    """Delay before the next start after `failures` consecutive failed tasks."""
+    if failures <= 0:
+        return 0
+    return min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** min(failures - 1, 20))
+
+
+def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
+              eligible_instances: Iterable[str] = (), new_deployment_id: str = "") -> Decision:
+    """The next step for one REPLICA or DAEMON service. `eligible_instances` are, for a DAEMON,
+    the ACTIVE connected instances that meet its constraints. `new_deployment_id` names a
+    rollback deployment if the circuit breaker creates one."""
+    tasks = list(tasks)
+    decision = Decision()
+    primary = next((d for d in service.deployments if d.status == PRIMARY), None)
+    if primary is None:
+        return decision
+    by_deployment: dict[str, list[TaskView]] = {}
+    for task in tasks:
+        by_deployment.setdefault(task.deployment_id, []).append(task)
+
+    # Unhealthy or lost tasks are replaced: stop them (lost ones are already not alive).
+    for task in tasks:
+        if task.alive and task.health == "UNHEALTHY":
+            decision.stop.append((task.task_id, "Task failed container health checks"))
+        elif task.instance_lost and task.desired != TaskStatus.STOPPED:
+            decision.stop.append((task.task_id, "Task stopped because its container instance "
+                                                "was lost"))
+    stopping = {task_id for task_id, _ in decision.stop}
+    alive = [t for t in tasks if t.alive and t.task_id not in stopping]
+
+    _count(service, by_deployment, stopping, now_ms)
+    failures = _trip_circuit_breaker(service, primary, tasks, now_ms, new_deployment_id, decision)
+    primary = next(d for d in service.deployments if d.status == PRIMARY)
+    failed_primary = [t for t in by_deployment.get(primary.id, []) if t.failed]
+    if failed_primary:
+        last_failure = max(t.stopped_at_ms for t in failed_primary)
+        recent = sum(1 for t in failed_primary if not any(
+            healthy(o, now_ms, service.healthy_after_ms) for o in by_deployment.get(primary.id, [])
+            if o.started_at_ms > t.stopped_at_ms))
+        decision.backoff_until_ms = last_failure + backoff_ms(recent)
+    if failures:
+        return decision
+
+    if service.scheduling_strategy == DAEMON:
+        _daemon(service, primary, alive, set(eligible_instances), decision)
+    else:
+        _replica(service, primary, alive, now_ms, decision)
+    _complete(service, primary, alive, now_ms, decision)
+    return decision
+
+
+def _count(service: ServiceSpec, by_deployment: dict[str, list[TaskView]], stopping: set[str],
+           now_ms: int) -> None:
+    for deployment in service.deployments:
+        mine = [t for t in by_deployment.get(deployment.id, []) if t.task_id not in stopping]
+        running = sum(1 for t in mine if t.alive and t.status == TaskStatus.RUNNING)
+        pending = sum(1 for t in mine if t.alive and t.status < TaskStatus.RUNNING)
+        failed = sum(1 for t in by_deployment.get(deployment.id, []) if t.failed)
+        desired = service.desired_count if deployment.status == PRIMARY else 0
+        counts = (running, pending, failed, desired)
+        if counts != (deployment.running_count, deployment.pending_count, deployment.failed_tasks,
+                      deployment.desired_count):
+            (deployment.running_count, deployment.pending_count, deployment.failed_tasks,
+             deployment.desired_count) = counts
+            deployment.updated_at_ms = now_ms
+
+
+def _trip_circuit_breaker(service: ServiceSpec, primary: Deployment, tasks: list[TaskView],
+                          now_ms: int, new_deployment_id: str, decision: Decision) -> bool:
+    """Fail the primary deployment when too many of its tasks failed; maybe roll back."""
+    if (not service.circuit_breaker_enable or primary.rollout_state != IN_PROGRESS
+            or primary.failed_tasks < failure_threshold(service.desired_count)):
+        return False
+    primary.rollout_state = FAILED
+    primary.rollout_state_reason = (f"ECS deployment circuit breaker: tasks failed to start "
+                                    f"({primary.failed_tasks} failed).")
+    primary.updated_at_ms = now_ms
+    decision.changed = True
+    add_event(service, now_ms, f"(service {service.name}) (deployment {primary.id}) deployment "
+                               f"failed: tasks failed to start.")
+    if service.circuit_breaker_rollback and service.last_completed_task_definition \
+            and new_deployment_id:
+        primary.status = ACTIVE
+        service.deployments.insert(0, Deployment(
+            new_deployment_id, service.last_completed_task_definition, PRIMARY, IN_PROGRESS,
+            f"rolling back to {service.last_completed_task_definition}", now_ms, now_ms,
+            service.desired_count))
+        add_event(service, now_ms, f"(service {service.name}) rolling back to deployment "
+                                   f"{new_deployment_id}.")
+        return False
+    return True
+
+
+def _replica(service: ServiceSpec, primary: Deployment, alive: list[TaskView], now_ms: int,
+             decision: Decision) -> None:
+    desired = service.desired_count
+    max_alive = math.floor(desired * service.maximum_percent / 100)
+    min_healthy = math.ceil(desired * service.minimum_healthy_percent / 100)
+    # Tasks that must go: older deployments, and tasks on draining instances.
+    leaving = [t for t in alive if t.deployment_id != primary.id or t.instance_draining]
+    staying = [t for t in alive if t not in leaving]
+    is_healthy = {t.task_id: healthy(t, now_ms, service.healthy_after_ms) for t in alive}
+
+    # Start replacements up to desired, never above the maximum.
+    room = min(desired - len(staying), max(max_alive, 1 if desired else 0) - len(alive))
+    if room > 0 and now_ms >= decision.backoff_until_ms:
+        decision.start.append(Placement(primary.id, room))
+
+    # Stop leaving tasks: any not healthy yet at once; healthy ones, oldest first, only while
+    # the service keeps its minimum of healthy tasks.
+    spare = sum(is_healthy.values()) - min_healthy
+    for task in sorted(leaving, key=lambda t: (is_healthy[t.task_id], t.started_at_ms)):
+        if is_healthy[task.task_id]:
+            if spare <= 0:
+                continue
+            spare -= 1
+        decision.stop.append((task.task_id, _leaving_reason(task, primary)))
+
+    # Scale in: more primary tasks than desired.
+    extra = len(staying) - desired
+    if extra > 0:
+        for task in _scale_in_order(staying)[:extra]:
+            decision.stop.append((task.task_id, "Task stopped to scale in the service"))
+
+
+def _leaving_reason(task: TaskView, primary: Deployment) -> str:
+    if task.instance_draining and task.deployment_id == primary.id:
+        return "Task stopped because its container instance is draining"
+    return f"Task stopped by the deployment {primary.id}"
+
+
+def _scale_in_order(tasks: list[TaskView]) -> list[TaskView]:
+    """Which tasks go first when scaling in: not yet running, then from the instance with the
+    most tasks of the service (keeps the spread), newest first."""
+    per_instance: dict[str, int] = {}
+    for task in tasks:
+        per_instance[task.instance_id] = per_instance.get(task.instance_id, 0) + 1
+    remaining = list(tasks)
+    order = []
+    while remaining:
+        task = min(remaining, key=lambda t: (t.status == TaskStatus.RUNNING,
+                                             -per_instance[t.instance_id], -t.started_at_ms,
+                                             t.task_id))
+        order.append(task)
+        remaining.remove(task)
+        per_instance[task.instance_id] -= 1
+    return order
+
+
+def _daemon(service: ServiceSpec, primary: Deployment, alive: list[TaskView],
+            eligible: set[str], decision: Decision) -> None:
+    """One task of the primary deployment on every eligible instance, none elsewhere."""
+    covered = set()
+    for task in alive:
+        if task.instance_id not in eligible or task.instance_draining:
+            decision.stop.append((task.task_id, "Task stopped because its container instance "
+                                                "is no longer eligible"))
+        elif task.deployment_id != primary.id or task.instance_id in covered:
+            decision.stop.append((task.task_id, f"Task stopped by the deployment {primary.id}"))
+        else:
+            covered.add(task.instance_id)
+    old_on = {t.instance_id for t in alive if t.deployment_id != primary.id}
+    for instance_id in sorted(eligible - covered):
+        if instance_id not in old_on:  # DAEMON rolls per instance: stop the old one first
+            decision.start.append(Placement(primary.id, 1, instance_id))
+    service.desired_count = len(eligible)
+
+
+def _complete(service: ServiceSpec, primary: Deployment, alive: list[TaskView], now_ms: int,
+              decision: Decision) -> None:
+    """Mark the rollout COMPLETED once only primary tasks are left, all healthy, as many as
+    desired; older deployments then go INACTIVE."""
+    stopping = {task_id for task_id, _ in decision.stop}
+    staying = [t for t in alive if t.task_id not in stopping]
+    steady = (not decision.start and len(staying) == service.desired_count
+              and all(t.deployment_id == primary.id and not t.instance_draining
+                      and healthy(t, now_ms, service.healthy_after_ms) for t in staying))
+    if not steady:
+        return
+    if any(d.status == ACTIVE for d in service.deployments):
+        service.deployments = [d for d in service.deployments if d.status == PRIMARY]
+        decision.changed = True
+    if primary.rollout_state == IN_PROGRESS:
+        primary.rollout_state = COMPLETED
+        primary.rollout_state_reason = "ECS deployment completed."
+        primary.updated_at_ms = now_ms
+        service.last_completed_task_definition = primary.task_definition_arn
+        add_event(service, now_ms, f"(service {service.name}) has reached a steady state.")
+        decision.changed = True
+
+
+def add_event(service: ServiceSpec, now_ms: int, message: str) -> None:
+    """Newest first, at most MAX_EVENTS; the same message twice in a row is kept once."""
+    if service.events and service.events[0].message == message:
+        return
+    service.event_counter += 1
+    service.events.insert(0, ServiceEvent(f"{service.event_counter}", now_ms, message))
+    del service.events[MAX_EVENTS:]
+
+
+def copy_service(service: ServiceSpec) -> ServiceSpec:
+    return dataclasses.replace(service,
+                               deployments=[dataclasses.replace(d) for d in service.deployments],
+                               events=list(service.events))
