@@ -1,19 +1,55 @@
 """Task placement: pure business logic, no I/O and no clock (design invariant 4).
 
-    plan = schedule(ClusterSnapshot(instances), [TaskRequest("t1", cpu=256, memory=128)])
-    plan.placements  # (Placement(task_id="t1", instance_id=...),)
-    plan.rejections  # one per task that fits nowhere, with the reason per instance
+    snapshot = ClusterSnapshot((InstanceSnapshot("i-1", 2048, 4096, attributes={
+        "ecs.availability-zone": "us-east-1a", "ecs.os-type": "linux"}),))
+    linux = parse_constraint("memberOf", "attribute:ecs.os-type == linux")
+    task = TaskRequest("t1", cpu=256, memory=512, group="family:web", constraints=(linux,),
+                       strategies=(parse_strategy("spread", "attribute:ecs.availability-zone"),
+                                   parse_strategy("binpack", "memory")))
+    plan = schedule(snapshot, [task])
+    plan.placements  # (Placement(task_id="t1", instance_id="i-1"),)
+    plan.rejections  # one per task that fits nowhere: reason code, words, per-instance verdicts
+    explain(snapshot, task).render()   # `skiff task why`: every filter, score and rank
 
-Flow for each task of a batch, in order:
+Flow for each task of a batch, in order (`Placer.place`):
 
-    instances ──► filters (ready → cpu → memory → ports) ──► feasible ──► rank ──► pick
-                      │ each rejection recorded with its reason            │
-                      ▼                                                    ▼
-                 Rejection(reason, per-instance detail)     snapshot updated, next task
+    snapshot ─► ClusterState (remaining cpu/memory, ports, task groups; updated per placement)
+                     │
+    task ──► filters (binding) ───────────────────────► feasible ──► strategies (best effort)
+             status ─ agent ─ cpu ─ memory ─ ports ─          │      chain of up to 5, ranked
+             dynamic ports ─ distinctInstance ─ memberOf      │      lexicographically, then
+                     │                                        │      by instance id:
+                     │ none feasible                          │      binpack cpu|memory,
+                     ▼                                        ▼      spread instanceId|attribute,
+         Rejection(reason, per-instance verdicts)     Placement ─►   random (seeded by task id)
+                                                      state updated, next task
+
+The engine (`engine.Placer`) reaches the pipeline's decisions through per-shape indexes
+(sorted keys, spread buckets, a log of touched instances) instead of scanning every instance;
+`pipeline` evaluates the same filters and strategies one instance at a time with words, for
+rejections, `explain` and chains the engine has no index for. `sim` runs the engine against a
+synthetic or recorded cluster and workload. Defaults and reason codes: `DEFAULT_STRATEGIES`
+(binpack memory, then cpu), `REASONS`.
 """
 
-from controlplane.scheduler.core import (ClusterSnapshot, InstanceSnapshot, Placement, Plan,
-                                         Rejection, TaskRequest, schedule)
+from controlplane.scheduler.core import (DEFAULT_DYNAMIC_PORT_RANGE, DEFAULT_STRATEGIES, REASONS,
+                                         ClusterSnapshot, Explanation, FilterResult,
+                                         InstanceExplanation, InstanceSnapshot, InstanceVerdict,
+                                         Placement, Placer, Plan, Rejection, StrategyScore,
+                                         TaskRequest, explain, release_task, schedule)
+from controlplane.scheduler.errors import ExpressionError, PlacementError
+from controlplane.scheduler.expression import (MAX_CONSTRAINTS, MAX_STRATEGIES, Constraint,
+                                               Expression, Strategy, constraint_from_text,
+                                               parse_constraint, parse_constraints,
+                                               parse_expression, parse_strategies, parse_strategy,
+                                               strategy_from_text)
 
-__all__ = ["ClusterSnapshot", "InstanceSnapshot", "Placement", "Plan", "Rejection", "TaskRequest",
-           "schedule"]
+__all__ = [
+    "ClusterSnapshot", "Constraint", "DEFAULT_DYNAMIC_PORT_RANGE", "DEFAULT_STRATEGIES",
+    "Explanation", "Expression", "ExpressionError", "FilterResult", "InstanceExplanation",
+    "InstanceSnapshot", "InstanceVerdict", "MAX_CONSTRAINTS", "MAX_STRATEGIES", "Placement",
+    "PlacementError", "Placer", "Plan", "REASONS", "Rejection", "Strategy", "StrategyScore",
+    "TaskRequest", "constraint_from_text", "explain", "parse_constraint", "parse_constraints",
+    "parse_expression", "parse_strategies", "parse_strategy", "release_task", "schedule",
+    "strategy_from_text",
+]
