@@ -15,6 +15,8 @@ import grpc
 
 from controlplane import convert
 from controlplane.errors import Busy, ControlPlaneError, InvalidParameter, NotFound
+from controlplane.ecs_services import ServiceOperations
+from controlplane.scheduler.sim import snapshot_to_dict
 from controlplane.service import ControlPlaneService, TaskStateReport
 from controlplane.store import StoreError, StoreUnavailable
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, controlplane_pb2 as pb, controlplane_pb2_grpc
@@ -72,6 +74,7 @@ def _status(value: int, field: str) -> TaskStatus:
 class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
     def __init__(self, service: ControlPlaneService):
         self.service = service
+        self.services = ServiceOperations(service)
 
     @_edge
     def CreateCluster(self, request, context):
@@ -115,10 +118,26 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
 
     @_edge
     def RunTask(self, request, context):
-        tasks, failures = self.service.run_task(request.cluster, request.task_definition,
-                                                request.count, request.group, request.started_by)
+        tasks, failures = self.service.run_task(
+            request.cluster, request.task_definition, request.count, request.group,
+            request.started_by, convert.placement_constraints_json(request.placement_constraints),
+            convert.placement_strategy_json(request.placement_strategy))
         return pb.RunTaskResponse(tasks=[convert.task_pb(t) for t in tasks],
                                   failures=[convert.failure_pb(f) for f in failures])
+
+    @_edge
+    def StartTask(self, request, context):
+        tasks, failures = self.service.start_task(request.cluster, request.task_definition,
+                                                  list(request.container_instances), request.group,
+                                                  request.started_by)
+        return pb.StartTaskResponse(tasks=[convert.task_pb(t) for t in tasks],
+                                    failures=[convert.failure_pb(f) for f in failures])
+
+    @_edge
+    def ExplainTask(self, request, context):
+        explanation = self.service.explain_task(request.cluster, request.task)
+        return pb.ExplainTaskResponse(text=explanation.render(),
+                                      explanation_json=json.dumps(explanation.as_dict()))
 
     @_edge
     def StopTask(self, request, context):
@@ -150,6 +169,80 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
         return pb.DescribeContainerInstancesResponse(
             container_instances=[convert.instance_pb(v.record, v) for v in views],
             failures=[convert.failure_pb(f) for f in failures])
+
+
+    @_edge
+    def UpdateContainerInstancesState(self, request, context):
+        records, failures = self.service.update_instances_state(
+            request.cluster, request.container_instances, request.status)
+        views, _ = self.service.instance_views(request.cluster, [r.instance_id for r in records])
+        return pb.UpdateContainerInstancesStateResponse(
+            container_instances=[convert.instance_pb(v.record, v) for v in views],
+            failures=[convert.failure_pb(f) for f in failures])
+
+    @_edge
+    def PutAttributes(self, request, context):
+        done = self.service.put_attributes(request.cluster, [(a.name, a.value, a.target_id)
+                                                             for a in request.attributes])
+        return pb.PutAttributesResponse(attributes=[convert.target_attribute_pb(*a) for a in done])
+
+    @_edge
+    def DeleteAttributes(self, request, context):
+        done = self.service.delete_attributes(request.cluster, [(a.name, a.value, a.target_id)
+                                                                for a in request.attributes])
+        return pb.DeleteAttributesResponse(attributes=[convert.target_attribute_pb(*a) for a in done])
+
+    @_edge
+    def ListAttributes(self, request, context):
+        found = self.service.list_attributes(request.cluster, request.attribute_name,
+                                             request.attribute_value)
+        return pb.ListAttributesResponse(attributes=[convert.target_attribute_pb(*a) for a in found])
+
+    @_edge
+    def ExportSnapshot(self, request, context):
+        snapshot = self.service.cluster_snapshot(request.cluster)
+        return pb.ExportSnapshotResponse(snapshot_json=json.dumps(snapshot_to_dict(snapshot)))
+
+    @_edge
+    def CreateService(self, request, context):
+        service = self.services.create_service(
+            request.cluster, request.service_name, request.task_definition, request.desired_count,
+            request.scheduling_strategy,
+            convert.deployment_configuration_json(request.deployment_configuration),
+            convert.placement_constraints_json(request.placement_constraints),
+            convert.placement_strategy_json(request.placement_strategy),
+            request.healthy_after_seconds if request.HasField("healthy_after_seconds") else None)
+        return pb.CreateServiceResponse(service=convert.service_pb(service))
+
+    @_edge
+    def UpdateService(self, request, context):
+        placement = ((convert.placement_constraints_json(request.placement_constraints),
+                      convert.placement_strategy_json(request.placement_strategy))
+                     if request.update_placement else None)
+        service = self.services.update_service(
+            request.cluster, request.service,
+            request.task_definition if request.HasField("task_definition") else None,
+            request.desired_count if request.HasField("desired_count") else None,
+            convert.deployment_configuration_json(request.deployment_configuration),
+            request.force_new_deployment, placement,
+            request.healthy_after_seconds if request.HasField("healthy_after_seconds") else None)
+        return pb.UpdateServiceResponse(service=convert.service_pb(service))
+
+    @_edge
+    def DeleteService(self, request, context):
+        service = self.services.delete_service(request.cluster, request.service, request.force)
+        return pb.DeleteServiceResponse(service=convert.service_pb(service))
+
+    @_edge
+    def DescribeServices(self, request, context):
+        services, failures = self.services.describe_services(request.cluster, request.services)
+        return pb.DescribeServicesResponse(services=[convert.service_pb(s) for s in services],
+                                           failures=[convert.failure_pb(f) for f in failures])
+
+    @_edge
+    def ListServices(self, request, context):
+        return pb.ListServicesResponse(service_arns=[
+            s.arn for s in self.services.list_services(request.cluster)])
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):

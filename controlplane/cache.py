@@ -19,7 +19,7 @@ import threading
 from collections import defaultdict
 from typing import Callable
 
-from controlplane.model import ContainerInstanceRecord, Keys, TaskRecord
+from controlplane.model import ContainerInstanceRecord, Keys, ServiceRecord, TaskRecord
 from controlplane.store import Event, Store, StoreError
 
 log = logging.getLogger("skiff.controlplane.cache")
@@ -27,6 +27,7 @@ log = logging.getLogger("skiff.controlplane.cache")
 _INSTANCES = Keys.ROOT + "instances/"
 _SESSIONS = Keys.ROOT + "sessions/"
 _TASKS = Keys.ROOT + "tasks/"
+_SERVICES = Keys.ROOT + "services/"
 
 
 class StateView:
@@ -39,6 +40,8 @@ class StateView:
         self._sessions: dict[str, set[str]] = defaultdict(set)
         self._tasks: dict[str, dict[str, TaskRecord]] = defaultdict(dict)
         self._by_instance: dict[tuple[str, str], dict[str, TaskRecord]] = defaultdict(dict)
+        self._services: dict[str, dict[str, ServiceRecord]] = defaultdict(dict)
+        self._listeners: list[Callable[[], None]] = []
         self._subscribers: dict[tuple[str, str], set[Callable[[], None]]] = defaultdict(set)
         self._cancel: Callable[[], None] | None = None
         self._closed = False
@@ -62,6 +65,7 @@ class StateView:
             self._sessions.clear()
             self._tasks.clear()
             self._by_instance.clear()
+            self._services.clear()
             for entry in entries:
                 self._apply(Event(entry.key, entry.value, entry.mod_revision))
             self._revision = max(self._revision, revision)
@@ -98,6 +102,8 @@ class StateView:
         for key in touched:
             for callback in list(self._subscribers.get(key, ())):
                 callback()
+        for listener in list(self._listeners):
+            listener()
 
     def _apply(self, event: Event) -> set[tuple[str, str]]:
         """Apply one change; returns the (cluster, instance) pairs whose tasks changed."""
@@ -121,6 +127,12 @@ class StateView:
             else:
                 self._instances[cluster][instance_id] = ContainerInstanceRecord.decode(
                     event.value, event.mod_revision)
+        elif key.startswith(_SERVICES):
+            cluster, name = key[len(_SERVICES):].split("/", 1)
+            if event.value is None:
+                self._services[cluster].pop(name, None)
+            else:
+                self._services[cluster][name] = ServiceRecord.decode(event.value, event.mod_revision)
         elif key.startswith(_SESSIONS):
             cluster, instance_id = key[len(_SESSIONS):].split("/", 1)
             if event.value is None:
@@ -133,6 +145,8 @@ class StateView:
         for callbacks in list(self._subscribers.values()):
             for callback in list(callbacks):
                 callback()
+        for listener in list(self._listeners):
+            listener()
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -170,6 +184,20 @@ class StateView:
     def instance_tasks(self, cluster: str, instance_id: str) -> list[TaskRecord]:
         with self._lock:
             return list(self._by_instance.get((cluster, instance_id), {}).values())
+
+    def clusters(self) -> set[str]:
+        """Clusters with instances, tasks or services."""
+        with self._lock:
+            return {c for d in (self._instances, self._tasks, self._services) for c, v in d.items()
+                    if v}
+
+    def services(self, cluster: str) -> dict[str, ServiceRecord]:
+        with self._lock:
+            return dict(self._services.get(cluster, {}))
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (no arguments) after every batch of changes and every re-sync."""
+        self._listeners.append(listener)
 
     def subscribe(self, cluster: str, instance_id: str, callback: Callable[[], None]
                   ) -> Callable[[], None]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from controlplane.errors import InvalidParameter
-from controlplane.model import (ARN_PREFIX, Cluster, ContainerInstanceRecord, TaskDefinitionRecord,
-                                TaskRecord)
+from controlplane.model import (ARN_PREFIX, Cluster, ContainerInstanceRecord, ServiceRecord,
+                                TaskDefinitionRecord, TaskRecord)
 from controlplane.service import ClusterSummary, ContainerReport, Failure, InstanceView
 from controlplane.taskdef import TaskDefinitionSpec
 from skiffapi.v1 import agent_pb2, controlplane_pb2, types_pb2
@@ -111,7 +111,7 @@ def assignment_pb(task: TaskRecord, spec: TaskDefinitionSpec) -> agent_pb2.TaskA
                                        last_status=int(task.status),
                                        network_mode=spec.network_mode)
     for c in spec.containers:
-        message.containers.add(
+        container = message.containers.add(
             name=c.name, image=c.image, cpu=c.cpu, memory=c.memory or 0,
             memory_reservation=c.memory_reservation or 0, essential=c.essential,
             command=list(c.command), entry_point=list(c.entry_point),
@@ -121,7 +121,21 @@ def assignment_pb(task: TaskRecord, spec: TaskDefinitionSpec) -> agent_pb2.TaskA
                            for p in c.port_mappings],
             working_directory=c.working_directory or "",
             docker_labels=[types_pb2.KeyValuePair(name=k, value=v) for k, v in c.docker_labels],
-            init_process_enabled=c.init_process_enabled)
+            init_process_enabled=c.init_process_enabled,
+            depends_on=[types_pb2.ContainerDependency(container_name=d.container_name,
+                                                      condition=d.condition)
+                        for d in c.depends_on],
+            stop_timeout=c.stop_timeout or 0)
+        if c.health_check is not None:
+            check = c.health_check
+            container.health_check.CopyFrom(types_pb2.HealthCheck(
+                command=list(check.command), interval=check.interval, timeout=check.timeout,
+                retries=check.retries, start_period=check.start_period))
+        if c.restart_policy is not None:
+            policy = c.restart_policy
+            container.restart_policy.CopyFrom(types_pb2.ContainerRestartPolicy(
+                enabled=policy.enabled, ignored_exit_codes=list(policy.ignored_exit_codes),
+                restart_attempt_period=policy.restart_attempt_period))
     return message
 
 
@@ -135,3 +149,63 @@ def container_report(report: agent_pb2.ContainerReport) -> ContainerReport:
         exit_code=report.exit_code if report.HasField("exit_code") else None,
         reason=report.reason, runtime_id=report.runtime_id,
         network_bindings=tuple(binding_dict(b) for b in report.network_bindings))
+
+
+def placement_constraints_json(messages) -> list[dict]:
+    return [{"type": c.type, **({"expression": c.expression} if c.expression else {})}
+            for c in messages]
+
+
+def placement_strategy_json(messages) -> list[dict]:
+    return [{"type": p.type, **({"field": p.field} if p.field else {})} for p in messages]
+
+
+def deployment_configuration_json(message) -> dict:
+    """Only the fields that were set (0 means unset for the percentages)."""
+    config: dict = {}
+    if message.minimum_healthy_percent or message.maximum_percent:
+        config["minimumHealthyPercent"] = message.minimum_healthy_percent
+        config["maximumPercent"] = message.maximum_percent or 200
+    if message.circuit_breaker_enable or message.circuit_breaker_rollback:
+        config["deploymentCircuitBreaker"] = {"enable": message.circuit_breaker_enable,
+                                              "rollback": message.circuit_breaker_rollback,
+                                              "threshold": message.circuit_breaker_threshold}
+    return config
+
+
+def service_pb(service: ServiceRecord) -> controlplane_pb2.Service:
+    return controlplane_pb2.Service(
+        service_name=service.name, service_arn=service.arn, cluster_arn=Cluster(service.cluster).arn,
+        status=service.status, task_definition=service.task_definition_arn,
+        desired_count=service.desired_count,
+        running_count=sum(d.running_count for d in service.deployments),
+        pending_count=sum(d.pending_count for d in service.deployments),
+        scheduling_strategy=service.scheduling_strategy,
+        deployment_configuration=controlplane_pb2.DeploymentConfiguration(
+            minimum_healthy_percent=service.minimum_healthy_percent,
+            maximum_percent=service.maximum_percent,
+            circuit_breaker_enable=service.circuit_breaker_enable,
+            circuit_breaker_rollback=service.circuit_breaker_rollback,
+            circuit_breaker_threshold=service.circuit_breaker_threshold),
+        deployments=[controlplane_pb2.Deployment(
+            id=d.id, status=d.status, task_definition=d.task_definition_arn,
+            desired_count=d.desired_count, pending_count=d.pending_count,
+            running_count=d.running_count, failed_tasks=d.failed_tasks,
+            rollout_state=d.rollout_state, rollout_state_reason=d.rollout_state_reason,
+            created_at_ms=d.created_at_ms, updated_at_ms=d.updated_at_ms)
+            for d in service.deployments],
+        events=[controlplane_pb2.ServiceEvent(id=e.id, created_at_ms=e.created_at_ms,
+                                              message=e.message) for e in service.events],
+        placement_constraints=[controlplane_pb2.PlacementConstraint(
+            type=c.get("type", ""), expression=c.get("expression", ""))
+            for c in service.placement_constraints],
+        placement_strategy=[controlplane_pb2.PlacementStrategy(type=p.get("type", ""),
+                                                               field=p.get("field", ""))
+                            for p in service.placement_strategy],
+        created_at_ms=service.created_at_ms,
+        healthy_after_seconds=service.healthy_after_ms // 1000)
+
+
+def target_attribute_pb(name: str, value: str, target: str) -> controlplane_pb2.TargetAttribute:
+    return controlplane_pb2.TargetAttribute(name=name, value=value,
+                                            target_type="container-instance", target_id=target)

@@ -115,6 +115,7 @@ class ServiceSpec:
     maximum_percent: int = 200
     circuit_breaker_enable: bool = False
     circuit_breaker_rollback: bool = False
+    circuit_breaker_threshold: int = 0  # failed tasks that fail a deployment; 0: ECS's rule
     healthy_after_ms: int = 40_000
     last_completed_task_definition: str = ""
     event_counter: int = 0
@@ -173,9 +174,10 @@ def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
         recent = sum(1 for t in failed_primary if not any(
             healthy(o, now_ms, service.healthy_after_ms) for o in by_deployment.get(primary.id, [])
             if o.started_at_ms > t.stopped_at_ms))
-        decision.backoff_until_ms = last_failure + backoff_ms(recent)
-    if failures:
-        return decision
+        # The first `desired` failures are retried at once; the back-off grows after that.
+        decision.backoff_until_ms = last_failure + backoff_ms(recent - service.desired_count)
+    if failures or primary.rollout_state == FAILED:
+        return decision  # a failed deployment launches nothing more (ECS)
 
     if service.scheduling_strategy == DAEMON:
         _daemon(service, primary, alive, set(eligible_instances), decision)
@@ -205,7 +207,8 @@ def _trip_circuit_breaker(service: ServiceSpec, primary: Deployment, tasks: list
                           now_ms: int, new_deployment_id: str, decision: Decision) -> bool:
     """Fail the primary deployment when too many of its tasks failed; maybe roll back."""
     if (not service.circuit_breaker_enable or primary.rollout_state != IN_PROGRESS
-            or primary.failed_tasks < failure_threshold(service.desired_count)):
+            or primary.failed_tasks < (service.circuit_breaker_threshold
+                                        or failure_threshold(service.desired_count))):
         return False
     primary.rollout_state = FAILED
     primary.rollout_state_reason = (f"ECS deployment circuit breaker: tasks failed to start "

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from controlplane.deployments import Deployment, ServiceEvent, ServiceSpec
 from skiffcore.status import TaskStatus
 
 ARN_PREFIX = "arn:skiff:ecs:local:000000000000"
@@ -158,6 +159,8 @@ class Reservation:
     cpu: int
     memory: int
     ports: list[str]  # "80/tcp"
+    group: str = ""   # the task's group: placement constraints and spread count by it
+    dynamic_ports: int = 0  # host ports Docker picks from the dynamic range
 
 
 @dataclass
@@ -203,6 +206,37 @@ class ContainerInstanceRecord(Record):
         return frozenset(used)
 
 
+@dataclass
+class ServiceRecord(ServiceSpec, Record):
+    """An ECS service: the decision fields of `ServiceSpec` plus what only the API needs."""
+
+    cluster: str = "default"
+    task_definition_arn: str = ""
+    # ECS JSON shapes: {"type": "memberOf", "expression": ...}, {"type": "spread", "field": ...}
+    placement_constraints: list[dict[str, str]] = field(default_factory=list)
+    placement_strategy: list[dict[str, str]] = field(default_factory=list)
+    status: str = "ACTIVE"
+    created_at_ms: int = 0
+    version: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], version: int) -> "ServiceRecord":
+        data = dict(data,
+                    deployments=[Deployment(**known_fields(Deployment, d))
+                                 for d in data.get("deployments", [])],
+                    events=[ServiceEvent(**known_fields(ServiceEvent, e))
+                            for e in data.get("events", [])])
+        return super().from_dict(data, version)
+
+    @property
+    def arn(self) -> str:
+        return f"{ARN_PREFIX}:service/{self.cluster}/{self.name}"
+
+    @property
+    def group(self) -> str:
+        return f"service:{self.name}"
+
+
 class Keys:
     """The etcd key layout, in one place.
 
@@ -212,6 +246,8 @@ class Keys:
     /skiff/v1/tasks/<cluster>/<task id>
     /skiff/v1/instances/<cluster>/<instance id>
     /skiff/v1/sessions/<cluster>/<instance id>        leased: present while the agent heartbeats
+    /skiff/v1/services/<cluster>/<service name>
+    /skiff/v1/leader                                   leased: the leader's identity (epoch = its revision)
     """
 
     ROOT = "/skiff/v1/"
@@ -247,6 +283,14 @@ class Keys:
     @staticmethod
     def instances(cluster: str) -> str:
         return f"{Keys.ROOT}instances/{cluster}/"
+
+    @staticmethod
+    def service(cluster: str, name: str) -> str:
+        return f"{Keys.ROOT}services/{cluster}/{name}"
+
+    @staticmethod
+    def services(cluster: str) -> str:
+        return f"{Keys.ROOT}services/{cluster}/"
 
     @staticmethod
     def session(cluster: str, instance_id: str) -> str:

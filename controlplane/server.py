@@ -8,6 +8,8 @@ from concurrent import futures
 import grpc
 
 from controlplane.api import AgentServicer, ControlPlaneServicer
+from controlplane.controller import ServiceController
+from controlplane.leader import Election
 from controlplane.service import ControlPlaneService
 from controlplane.store import EtcdStore, Store
 from skiffapi.v1 import agent_pb2_grpc, controlplane_pb2_grpc
@@ -29,6 +31,9 @@ class ControlPlaneServer:
     def __init__(self, store: Store, listen: str = "127.0.0.1:7070", max_workers: int = 1024):
         self.store = store
         self.service = ControlPlaneService(store)
+        # Every replica serves the API; the elected one also runs the controllers.
+        self.election = Election(store)
+        self.controller = ServiceController(self.service, self.election)
         # Each agent's assignment stream holds a worker thread for its lifetime, so the pool
         # is sized for many agents; keepalive pings find streams whose agent died.
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
@@ -43,6 +48,8 @@ class ControlPlaneServer:
 
     def start(self) -> "ControlPlaneServer":
         self._server.start()
+        self.election.start()
+        self.controller.start()
         log.info("control plane listening on %s", self.listen)
         return self
 
@@ -50,7 +57,10 @@ class ControlPlaneServer:
         self._server.wait_for_termination()
 
     def stop(self, grace: float = 2.0) -> None:
+        self.controller.close()
+        self.election.close()
         self._server.stop(grace).wait()
+        self.service.close()
 
 
 def serve(etcd: str, listen: str) -> None:

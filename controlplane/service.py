@@ -24,7 +24,9 @@ from controlplane.model import (Cluster, ContainerInstanceRecord, ContainerRecor
                                 Keys, Reservation, TaskDefinitionRecord, TaskRecord,
                                 task_definition_arn)
 from controlplane.sessions import Sessions
-from controlplane.scheduler import ClusterSnapshot, InstanceSnapshot, TaskRequest, schedule
+from controlplane.scheduler import (ClusterSnapshot, InstanceSnapshot, PlacementError, TaskRequest,
+                                    explain, parse_constraints, parse_strategies, release_task,
+                                    schedule)
 from controlplane.store import ABSENT, Conflict, Store
 from controlplane.taskdef import TaskDefinitionError, TaskDefinitionSpec, parse_task_definition
 from skiffcore.status import StopCode, TaskStatus, advance
@@ -97,6 +99,9 @@ class ControlPlaneService:
         # One placement at a time per process: concurrent RunTasks here would only conflict
         # on the same instances. Other replicas are kept honest by the transaction.
         self._placement = threading.Lock()
+        # (cluster, instance id) -> ((version, connected), InstanceSnapshot): a cache, rebuilt
+        # per instance when its record changes, so placing costs O(changed instances).
+        self._snapshots: dict[tuple[str, str], tuple[tuple[int, bool], InstanceSnapshot]] = {}
         # Task definitions are immutable: parsed specs can be cached by ARN forever.
         self._specs: dict[str, TaskDefinitionSpec] = {}
 
@@ -258,33 +263,62 @@ class ControlPlaneService:
     # -- tasks ----------------------------------------------------------------------------
 
     def run_task(self, cluster: str, task_definition: str, count: int = 1, group: str = "",
-                 started_by: str = "") -> tuple[list[TaskRecord], list[Failure]]:
-        """Place `count` tasks and reserve their resources in one transaction."""
+                 started_by: str = "", placement_constraints: list[dict] = (),
+                 placement_strategy: list[dict] = ()) -> tuple[list[TaskRecord], list[Failure]]:
+        """ECS RunTask: place `count` tasks, reserving their resources in one transaction."""
         count = count or 1
         if not 1 <= count <= MAX_RUN_COUNT:
             raise InvalidParameter("count", f"must be between 1 and {MAX_RUN_COUNT}, got {count}")
+        constraints, strategies = placement_rules(placement_constraints, placement_strategy)
+        cluster = self.cluster(cluster).name
+        record = self._runnable(task_definition)
+        return self.place(cluster, record, count, group, started_by, constraints, strategies)
+
+    def start_task(self, cluster: str, task_definition: str, container_instances: list[str],
+                   group: str = "", started_by: str = "") -> tuple[list[TaskRecord], list[Failure]]:
+        """ECS StartTask: one task on each named instance (its constraints still checked)."""
+        if not 1 <= len(container_instances) <= MAX_RUN_COUNT:
+            raise InvalidParameter("containerInstances", f"between 1 and {MAX_RUN_COUNT} "
+                                                         f"instances, got {len(container_instances)}")
+        cluster = self.cluster(cluster).name
+        record = self._runnable(task_definition)
+        tasks, failures = [], []
+        for reference in container_instances:
+            placed, refused = self.place(cluster, record, 1, group, started_by,
+                                         targets=(reference.rsplit("/", 1)[-1],))
+            tasks += placed
+            failures += refused
+        return tasks, failures
+
+    def _runnable(self, task_definition: str) -> TaskDefinitionRecord:
         if not task_definition:
             raise InvalidParameter("taskDefinition", "required")
-        cluster = self.cluster(cluster).name
         record = self.describe_task_definition(task_definition)
         if record.status != "ACTIVE":
             raise InvalidParameter("taskDefinition", f"{record.family}:{record.revision} is INACTIVE")
+        return record
+
+    def place(self, cluster: str, record: TaskDefinitionRecord, count: int, group: str = "",
+              started_by: str = "", constraints: tuple = (), strategies: tuple = (),
+              targets: tuple[str, ...] | None = None, fence: dict[str, int] | None = None
+              ) -> tuple[list[TaskRecord], list[Failure]]:
+        """Schedule `count` tasks of `record` against the current snapshot and commit the tasks
+        with their reservations in one transaction (plus `fence` for leader-only callers)."""
         spec = self.spec(record.arn)
         group = group or f"family:{spec.family}"
+        dynamic_ports = sum(1 for c in spec.containers for p in c.port_mappings
+                            if p.host_port == 0 and spec.network_mode == "bridge")
         requests = [TaskRequest(uuid.uuid4().hex, spec.required_cpu, spec.required_memory,
-                                tuple(spec.fixed_host_ports)) for _ in range(count)]
+                                tuple(spec.fixed_host_ports), group, tuple(constraints),
+                                tuple(strategies), dynamic_ports, targets)
+                    for _ in range(count)]
 
         def attempt() -> tuple[list[TaskRecord], list[Failure]]:
             instances = self.view.instances(cluster)
-            connected = self.view.connected(cluster)
-            snapshot = ClusterSnapshot(tuple(
-                InstanceSnapshot(i.instance_id, i.remaining_cpu, i.remaining_memory, i.used_ports,
-                                 i.status, i.instance_id in connected)
-                for i in instances.values()))
-            plan = schedule(snapshot, requests)
+            plan = schedule(self.cluster_snapshot(cluster), requests)
             by_id = {r.task_id: r for r in requests}
             now = self.now_ms()
-            tasks, puts, expect = [], {}, {}
+            tasks, puts, expect = [], {}, dict(fence or {})
             for placement in plan.placements:
                 request = by_id[placement.task_id]
                 task = TaskRecord(
@@ -295,7 +329,8 @@ class ControlPlaneService:
                     group=group, started_by=started_by, created_at_ms=now)
                 instance = instances[placement.instance_id] = _writable(instances[placement.instance_id])
                 instance.reservations[task.task_id] = Reservation(
-                    request.cpu, request.memory, [f"{p}/{proto}" for p, proto in request.fixed_ports])
+                    request.cpu, request.memory, [f"{p}/{proto}" for p, proto in request.fixed_ports],
+                    group, request.dynamic_ports)
                 key = Keys.task(cluster, task.task_id)
                 puts[key], expect[key] = task.encode(), ABSENT
                 tasks.append(task)
@@ -314,6 +349,23 @@ class ControlPlaneService:
             log.info("task %s (%s) placed on %s", task.task_id, record.arn, task.instance_id)
         return tasks, failures
 
+    def _instance_snapshot(self, record: ContainerInstanceRecord, connected: bool
+                           ) -> InstanceSnapshot:
+        """What the scheduler sees of an instance; rebuilt only when the record changed."""
+        key = (record.cluster, record.instance_id)
+        cached = self._snapshots.get(key)
+        if cached and cached[0] == (record.version, connected):
+            return cached[1]
+        snapshot = InstanceSnapshot(
+            record.instance_id, record.remaining_cpu, record.remaining_memory, record.used_ports,
+            record.status, connected, attributes=record.attributes,
+            agent_version=record.agent_version, registered_at_ms=record.registered_at_ms,
+            task_groups=tuple(r.group for r in record.reservations.values()),
+            reserved_dynamic_ports=sum(r.dynamic_ports for r in record.reservations.values()),
+            registered_cpu=record.registered_cpu, registered_memory=record.registered_memory)
+        self._snapshots[key] = ((record.version, connected), snapshot)
+        return snapshot
+
     def task(self, cluster: str, reference: str) -> TaskRecord:
         cluster = _cluster_name(cluster)
         task_id = reference.rsplit("/", 1)[-1]
@@ -324,7 +376,9 @@ class ControlPlaneService:
             raise NotFound(f"task {task_id} not found in cluster {cluster}")
         return TaskRecord.decode(entry.value, entry.mod_revision)
 
-    def stop_task(self, cluster: str, reference: str, reason: str = "") -> TaskRecord:
+    def stop_task(self, cluster: str, reference: str, reason: str = "",
+                  stop_code: str = StopCode.USER_INITIATED,
+                  fence: dict[str, int] | None = None) -> TaskRecord:
         """Set desiredStatus STOPPED; the agent stops the containers and reports STOPPED."""
 
         def attempt() -> TaskRecord:
@@ -332,11 +386,11 @@ class ControlPlaneService:
             if task.desired == TaskStatus.STOPPED:
                 return task
             task.desired_status = TaskStatus.STOPPED.name
-            task.stop_code = task.stop_code or StopCode.USER_INITIATED
+            task.stop_code = task.stop_code or stop_code
             task.stopped_reason = task.stopped_reason or reason or "Task stopped by user"
             task.stopping_at_ms = self.now_ms()
-            self._commit(puts={Keys.task(task.cluster, task.task_id): task.encode()},
-                              expect={Keys.task(task.cluster, task.task_id): task.version})
+            key = Keys.task(task.cluster, task.task_id)
+            self._commit(puts={key: task.encode()}, expect={key: task.version, **(fence or {})})
             return task
 
         return self._retry(attempt)
@@ -405,7 +459,10 @@ class ControlPlaneService:
             if entry:
                 record = ContainerInstanceRecord.decode(entry.value, entry.mod_revision)
                 record.name, record.registered_cpu, record.registered_memory = name, cpu, memory
-                record.attributes, record.agent_version = attributes, agent_version
+                # The agent reports the built-ins; attributes users put stay.
+                custom = {k: v for k, v in record.attributes.items() if not _builtin(k)}
+                record.attributes = {**custom, **attributes}
+                record.agent_version = agent_version
             else:
                 record = ContainerInstanceRecord(instance_id, cluster, name, cpu, memory,
                                                  attributes=attributes, agent_version=agent_version,
@@ -417,6 +474,100 @@ class ControlPlaneService:
         record = self._retry(attempt)
         log.info("container instance %s (%s) registered in %s", record.instance_id, name, cluster)
         return record
+
+    def update_instances_state(self, cluster: str, references: Iterable[str], status: str
+                               ) -> tuple[list[ContainerInstanceRecord], list[Failure]]:
+        """ECS UpdateContainerInstancesState: DRAINING takes no new tasks (the controller moves
+        its service tasks); ACTIVE takes them again."""
+        status = (status or "").upper()
+        if status not in ("ACTIVE", "DRAINING"):
+            raise InvalidParameter("status", f"must be ACTIVE or DRAINING, got {status!r}")
+        cluster = self.cluster(cluster).name
+        records, failures = [], []
+        for reference in references:
+            instance_id = reference.rsplit("/", 1)[-1]
+
+            def attempt() -> ContainerInstanceRecord:
+                record = _writable(self.instance(cluster, instance_id))
+                if record.status != status:
+                    record.status = status
+                    key = Keys.instance(cluster, instance_id)
+                    self._commit(puts={key: record.encode()}, expect={key: record.version})
+                return record
+
+            try:
+                records.append(self._retry(attempt))
+            except NotFound:
+                failures.append(Failure(reference, "MISSING"))
+        return records, failures
+
+    def put_attributes(self, cluster: str, attributes: Iterable[tuple[str, str, str]]
+                       ) -> list[tuple[str, str, str]]:
+        """ECS PutAttributes on container instances: (name, value, target id) each."""
+        return self._change_attributes(cluster, list(attributes), put=True)
+
+    def delete_attributes(self, cluster: str, attributes: Iterable[tuple[str, str, str]]
+                          ) -> list[tuple[str, str, str]]:
+        return self._change_attributes(cluster, list(attributes), put=False)
+
+    def _change_attributes(self, cluster: str, attributes: list[tuple[str, str, str]], put: bool
+                           ) -> list[tuple[str, str, str]]:
+        cluster = self.cluster(cluster).name
+        if not attributes:
+            raise InvalidParameter("attributes", "at least one attribute")
+        by_target: dict[str, list[tuple[str, str]]] = {}
+        for n, (name, value, target) in enumerate(attributes):
+            _check_attribute(f"attributes[{n}]", name, value if put else None)
+            if not target:
+                raise InvalidParameter(f"attributes[{n}].targetId", "required")
+            by_target.setdefault(target.rsplit("/", 1)[-1], []).append((name, value))
+        for instance_id in by_target:
+            self.instance(cluster, instance_id)  # all targets exist, or nothing changes
+
+        def attempt() -> None:
+            puts, expect = {}, {}
+            for instance_id, pairs in by_target.items():
+                record = _writable(self.instance(cluster, instance_id))
+                for name, value in pairs:
+                    if put:
+                        record.attributes[name] = value
+                    else:
+                        record.attributes.pop(name, None)
+                key = Keys.instance(cluster, instance_id)
+                puts[key], expect[key] = record.encode(), record.version
+            self._commit(puts=puts, expect=expect)
+
+        self._retry(attempt)
+        return attributes
+
+    def list_attributes(self, cluster: str, name: str = "", value: str = ""
+                        ) -> list[tuple[str, str, str]]:
+        cluster = self.cluster(cluster).name
+        return [(n, v, record.instance_id)
+                for record in sorted(self.view.instances(cluster).values(),
+                                     key=lambda r: r.instance_id)
+                for n, v in sorted(record.attributes.items())
+                if (not name or n == name) and (not value or v == value)]
+
+    def explain_task(self, cluster: str, reference: str):
+        """Why the task is where it is (or nowhere): the scheduler's explanation against the
+        current snapshot, with the task's own resources given back first if it is placed."""
+        task = self.task(cluster, reference)
+        record = self.describe_task_definition(task.task_definition_arn)
+        spec = self.spec(record.arn)
+        request = TaskRequest(task.task_id, task.cpu, task.memory, tuple(spec.fixed_host_ports),
+                              task.group)
+        snapshot = self.cluster_snapshot(task.cluster)
+        if task.instance_id and task.status != TaskStatus.STOPPED:
+            snapshot = release_task(snapshot, task.instance_id, request)
+        return explain(snapshot, request)
+
+    def cluster_snapshot(self, cluster: str) -> ClusterSnapshot:
+        """The cluster as the scheduler sees it now."""
+        cluster = _cluster_name(cluster)
+        connected = self.view.connected(cluster)
+        return ClusterSnapshot(tuple(self._instance_snapshot(i, i.instance_id in connected)
+                                     for i in self.view.instances(cluster).values()))
 
     def instance(self, cluster: str, instance_id: str) -> ContainerInstanceRecord:
         """The instance as this process last saw it (read-only; stale at worst by a watch
@@ -528,6 +679,37 @@ def _apply_report(task: TaskRecord, report: TaskStateReport, now: int) -> None:
         task.stopped_reason = task.stopped_reason or report.stopped_reason
         task.stopped_at_ms = now
         task.stopping_at_ms = task.stopping_at_ms or now
+
+
+def placement_rules(constraints: Iterable[dict], strategies: Iterable[dict]) -> tuple[tuple, tuple]:
+    """ECS JSON placement constraints and strategies, validated (errors name the field)."""
+    try:
+        return parse_constraints(list(constraints)), parse_strategies(list(strategies))
+    except PlacementError as exc:
+        raise InvalidParameter(exc.field, exc.message) from exc
+
+
+ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_./\\-]{1,128}$")
+ATTRIBUTE_VALUE = re.compile(r"^[A-Za-z0-9_.@/\\:\- ]{1,128}$")
+
+
+def _builtin(name: str) -> bool:
+    """Attributes the agent reports itself (ECS's `ecs.` names and Skiff's own)."""
+    return name.startswith(("ecs.", "skiff."))
+
+
+def _check_attribute(path: str, name: str, value: str | None) -> None:
+    """ECS limits: names 1-128 of letters, digits, - _ . / \\; values 1-128, also @ : and space."""
+    if not isinstance(name, str) or not ATTRIBUTE_NAME.match(name):
+        raise InvalidParameter(f"{path}.name", f"1-128 letters, numbers, hyphens, underscores, "
+                                               f"periods or slashes, got {name!r}")
+    if _builtin(name):
+        raise InvalidParameter(f"{path}.name", f"{name!r} is reserved for built-in attributes")
+    if value is not None and (not isinstance(value, str) or not ATTRIBUTE_VALUE.match(value)
+                              or value != value.strip()):
+        raise InvalidParameter(f"{path}.value", f"1-128 letters, numbers, hyphens, underscores, "
+                                                f"periods, at signs, slashes, colons or spaces, "
+                                                f"without leading or trailing space, got {value!r}")
 
 
 def _writable(record: ContainerInstanceRecord) -> ContainerInstanceRecord:

@@ -14,16 +14,24 @@ Supported (applied by Skiff):
   (default true), ``command``, ``entryPoint``, ``environment``, ``portMappings``
   (``containerPort``, ``hostPort``: fixed, or 0/absent for a dynamic port in bridge mode, absent or
   equal to ``containerPort`` in host mode; ``protocol`` ``tcp`` (default) or ``udp``),
-  ``workingDirectory``, ``dockerLabels``, ``linuxParameters.initProcessEnabled``.
+  ``workingDirectory``, ``dockerLabels``, ``linuxParameters.initProcessEnabled``,
+  ``healthCheck`` (``command`` starting with ``CMD`` or ``CMD-SHELL``; ``interval`` 5-300 s,
+  default 30; ``timeout`` 2-60 s, default 5; ``retries`` 1-10, default 3; ``startPeriod`` 0-300 s,
+  default 0), ``dependsOn`` (``containerName`` of another container of the task, ``condition``
+  ``START``, ``COMPLETE``, ``SUCCESS`` or ``HEALTHY``; COMPLETE and SUCCESS not on an essential
+  container, HEALTHY only on one with a ``healthCheck``, no cycles), ``stopTimeout`` (2-120 s;
+  absent: the agent's default), ``restartPolicy`` (``enabled``, ``ignoredExitCodes`` at most 50,
+  ``restartAttemptPeriod`` 60-1800 s, default 300).
 
 Ignored (accepted, kept in :attr:`TaskDefinitionSpec.raw_document`, reported in
 :attr:`TaskDefinitionSpec.ignored_fields` as dotted paths): every other field of ECS's model, e.g.
-``volumes``, ``tags``, ``requiresCompatibilities``, ``containerDefinitions[0].healthCheck``,
+``volumes``, ``tags``, ``requiresCompatibilities``, ``containerDefinitions[0].startTimeout``,
 ``containerDefinitions[0].logConfiguration``, ``containerDefinitions[1].linuxParameters.capabilities``,
 ``containerDefinitions[0].portMappings[0].appProtocol``. Their JSON type is checked (as the AWS
 CLI does) but not their content. A field whose value is an empty list or object (``"volumes": []``)
 asks for nothing, so it is not reported. A field ECS does not know (top level, container
-definition, port mapping, environment entry, linuxParameters) is an error, as it is for ECS; so are
+definition, port mapping, environment entry, linuxParameters, healthCheck, dependsOn entry,
+restartPolicy) is an error, as it is for ECS; so are
 the keys only ``describe-task-definition`` output has (``taskDefinitionArn``, ``revision``, ...).
 
 Example::
@@ -52,11 +60,15 @@ __all__ = [
     "ECS_LINUX_PARAMETERS_FIELDS",
     "ECS_PORT_MAPPING_FIELDS",
     "ECS_TASK_DEFINITION_FIELDS",
+    "DEPENDENCY_CONDITIONS",
     "MAX_CONTAINERS",
     "SUPPORTED_NETWORK_MODES",
     "ContainerDefinition",
+    "ContainerDependency",
     "FieldError",
+    "HealthCheck",
     "PortMapping",
+    "RestartPolicy",
     "TaskDefinitionError",
     "TaskDefinitionSpec",
     "parse_task_definition",
@@ -153,6 +165,22 @@ _LINUX_PARAMETERS_FIELD_KINDS: Mapping[str, str] = {
     "swappiness": "integer",
 }
 
+_HEALTH_CHECK_FIELD_KINDS: Mapping[str, str] = {
+    "command": "list",
+    "interval": "integer",
+    "timeout": "integer",
+    "retries": "integer",
+    "startPeriod": "integer",
+}
+
+_CONTAINER_DEPENDENCY_FIELD_KINDS: Mapping[str, str] = {"containerName": "string", "condition": "string"}
+
+_RESTART_POLICY_FIELD_KINDS: Mapping[str, str] = {
+    "enabled": "boolean",
+    "ignoredExitCodes": "list",
+    "restartAttemptPeriod": "integer",
+}
+
 ECS_TASK_DEFINITION_FIELDS: frozenset[str] = frozenset(_TASK_FIELD_KINDS)
 ECS_CONTAINER_DEFINITION_FIELDS: frozenset[str] = frozenset(_CONTAINER_FIELD_KINDS)
 ECS_PORT_MAPPING_FIELDS: frozenset[str] = frozenset(_PORT_MAPPING_FIELD_KINDS)
@@ -176,6 +204,10 @@ _SUPPORTED_CONTAINER_FIELDS = frozenset(
         "workingDirectory",
         "dockerLabels",
         "linuxParameters",  # only its initProcessEnabled; other sub-fields are ignored
+        "healthCheck",
+        "dependsOn",
+        "stopTimeout",
+        "restartPolicy",
     }
 )
 _SUPPORTED_PORT_MAPPING_FIELDS = frozenset({"containerPort", "hostPort", "protocol"})
@@ -186,6 +218,16 @@ SUPPORTED_NETWORK_MODES = ("bridge", "host")
 PROTOCOLS = ("tcp", "udp")
 
 MAX_CONTAINERS = 10  # ECS quota: container definitions per task definition
+# ECS HealthCheck limits and defaults, in seconds (retries: a count).
+HEALTH_CHECK_INTERVAL = (5, 300, 30)
+HEALTH_CHECK_TIMEOUT = (2, 60, 5)
+HEALTH_CHECK_RETRIES = (1, 10, 3)
+HEALTH_CHECK_START_PERIOD = (0, 300, 0)
+HEALTH_CHECK_KINDS = ("CMD", "CMD-SHELL")
+DEPENDENCY_CONDITIONS = ("START", "COMPLETE", "SUCCESS", "HEALTHY")
+STOP_TIMEOUT_RANGE = (2, 120)  # seconds (ECS's maximum is 120)
+RESTART_ATTEMPT_PERIOD = (60, 1800, 300)  # seconds: min, max, default
+MAX_IGNORED_EXIT_CODES = 50
 MIN_CONTAINER_MEMORY_MIB = 6  # Docker >= 20.10 refuses a hard limit below 6 MiB
 TASK_CPU_RANGE = (128, 196608)  # ECS, EC2/external launch type: 0.125 .. 192 vCPU
 CPU_UNITS_PER_VCPU = 1024
@@ -227,6 +269,39 @@ class PortMapping:
 
 
 @dataclass(frozen=True)
+class HealthCheck:
+    """A container's ``healthCheck``, with ECS's defaults filled in; times in seconds.
+
+    ``command`` starts with ``CMD`` (the rest is run directly) or ``CMD-SHELL`` (the rest is run
+    with the container's shell), as Docker's ``HEALTHCHECK``.
+    """
+
+    command: tuple[str, ...]
+    interval: int = HEALTH_CHECK_INTERVAL[2]
+    timeout: int = HEALTH_CHECK_TIMEOUT[2]
+    retries: int = HEALTH_CHECK_RETRIES[2]
+    start_period: int = HEALTH_CHECK_START_PERIOD[2]
+
+
+@dataclass(frozen=True)
+class ContainerDependency:
+    """One ``dependsOn`` entry: start only once ``container_name`` reached ``condition``."""
+
+    container_name: str
+    condition: str  # START | COMPLETE | SUCCESS | HEALTHY
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """A container's ``restartPolicy``: restart it in place when it exits, unless its exit code
+    is ignored or it ran less than ``restart_attempt_period`` seconds since it last (re)started."""
+
+    enabled: bool
+    ignored_exit_codes: tuple[int, ...] = ()
+    restart_attempt_period: int = RESTART_ATTEMPT_PERIOD[2]
+
+
+@dataclass(frozen=True)
 class ContainerDefinition:
     """The applied part of one ``containerDefinitions`` entry."""
 
@@ -243,6 +318,10 @@ class ContainerDefinition:
     working_directory: str | None = None
     docker_labels: tuple[tuple[str, str], ...] = ()
     init_process_enabled: bool = False
+    health_check: HealthCheck | None = None
+    depends_on: tuple[ContainerDependency, ...] = ()
+    stop_timeout: int | None = None  # seconds; None: the agent's default
+    restart_policy: RestartPolicy | None = None
 
     @property
     def reserved_memory(self) -> int:
@@ -673,6 +752,140 @@ def _parse_linux_parameters(value: object, path: str, out: _Collector) -> bool |
     return False
 
 
+def _ranged(
+    obj: Mapping[str, Any], key: str, path: str, out: _Collector, limits: tuple[int, int, int], unit: str
+) -> int | None:
+    """obj[key] within limits (min, max, default); the default when absent; None when invalid."""
+    if key not in obj:
+        return limits[2]
+    return _int_field(obj, key, path, out, minimum=limits[0], maximum=limits[1], unit=unit)
+
+
+def _parse_health_check(value: object, path: str, out: _Collector) -> HealthCheck | None:
+    if not _check_kind(value, "object", path, out):
+        return None
+    before = len(out.errors)
+    _walk_known_fields(
+        value,  # type: ignore[arg-type]
+        _HEALTH_CHECK_FIELD_KINDS,
+        frozenset(_HEALTH_CHECK_FIELD_KINDS),
+        path,
+        out,
+        "a health check",
+    )
+    if len(out.errors) != before:
+        return None
+    assert isinstance(value, dict)
+    command_path = _join(path, "command")
+    command: tuple[str, ...] | None = None
+    if "command" not in value:
+        out.error(command_path, "is required")
+    else:
+        command = _string_list(value["command"], command_path, out)
+        if command is not None:
+            if not command or command[0] not in HEALTH_CHECK_KINDS:
+                first = _show(command[0]) if command else "an empty list"
+                hint = " (Docker's NONE disables a check; leave healthCheck out instead)" if (
+                    command and command[0] == "NONE") else ""
+                out.error(command_path, f"must start with CMD or CMD-SHELL, got {first}{hint}")
+                command = None
+            elif not any(part.strip() for part in command[1:]):
+                out.error(command_path, f"must give a command after {command[0]}")
+                command = None
+    interval = _ranged(value, "interval", path, out, HEALTH_CHECK_INTERVAL, "seconds")
+    timeout = _ranged(value, "timeout", path, out, HEALTH_CHECK_TIMEOUT, "seconds")
+    retries = _ranged(value, "retries", path, out, HEALTH_CHECK_RETRIES, "")
+    start_period = _ranged(value, "startPeriod", path, out, HEALTH_CHECK_START_PERIOD, "seconds")
+    if len(out.errors) != before or command is None:
+        return None
+    return HealthCheck(command=command, interval=interval, timeout=timeout,  # type: ignore[arg-type]
+                       retries=retries, start_period=start_period)  # type: ignore[arg-type]
+
+
+def _parse_depends_on(
+    value: object, path: str, own_name: object, out: _Collector
+) -> tuple[ContainerDependency, ...] | None:
+    """The entries' own shape; references to other containers are checked task-wide."""
+    if not _check_kind(value, "list", path, out):
+        return None
+    dependencies: list[ContainerDependency] = []
+    seen: dict[str, int] = {}
+    ok = True
+    for i, entry in enumerate(value):  # type: ignore[arg-type]
+        entry_path = f"{path}[{i}]"
+        if not _check_kind(entry, "object", entry_path, out):
+            ok = False
+            continue
+        before = len(out.errors)
+        _walk_known_fields(
+            entry,
+            _CONTAINER_DEPENDENCY_FIELD_KINDS,
+            frozenset(_CONTAINER_DEPENDENCY_FIELD_KINDS),
+            entry_path,
+            out,
+            "a container dependency",
+        )
+        name, condition = entry.get("containerName"), entry.get("condition")
+        name_path, condition_path = _join(entry_path, "containerName"), _join(entry_path, "condition")
+        if "containerName" not in entry:
+            out.error(name_path, "is required")
+        elif _check_kind(name, "string", name_path, out):
+            if name == own_name:
+                out.error(name_path, f"a container cannot depend on itself ({name!r})")
+            elif name in seen:
+                out.error(name_path, f"duplicate dependency on {name!r} (also {path}[{seen[name]}])")
+            else:
+                seen[name] = i
+        if "condition" not in entry:
+            out.error(condition_path, "is required")
+        elif _check_kind(condition, "string", condition_path, out) and condition not in DEPENDENCY_CONDITIONS:
+            out.error(condition_path, f"must be one of {', '.join(DEPENDENCY_CONDITIONS)}, got {_show(condition)}")
+        if len(out.errors) != before:
+            ok = False
+            continue
+        dependencies.append(ContainerDependency(container_name=name, condition=condition))
+    return tuple(dependencies) if ok else None
+
+
+def _parse_restart_policy(value: object, path: str, out: _Collector) -> RestartPolicy | None:
+    if not _check_kind(value, "object", path, out):
+        return None
+    before = len(out.errors)
+    _walk_known_fields(
+        value,  # type: ignore[arg-type]
+        _RESTART_POLICY_FIELD_KINDS,
+        frozenset(_RESTART_POLICY_FIELD_KINDS),
+        path,
+        out,
+        "a restart policy",
+    )
+    if len(out.errors) != before:
+        return None
+    assert isinstance(value, dict)
+    enabled_path = _join(path, "enabled")
+    enabled = None
+    if "enabled" not in value:
+        out.error(enabled_path, "is required")
+    elif _check_kind(value["enabled"], "boolean", enabled_path, out):
+        enabled = value["enabled"]
+    codes: list[int] = []
+    if "ignoredExitCodes" in value:
+        codes_path = _join(path, "ignoredExitCodes")
+        codes_value = value["ignoredExitCodes"]
+        if _check_kind(codes_value, "list", codes_path, out):
+            if len(codes_value) > MAX_IGNORED_EXIT_CODES:
+                out.error(codes_path, f"must list at most {MAX_IGNORED_EXIT_CODES} exit codes, "
+                                      f"got {len(codes_value)}")
+            for i, code in enumerate(codes_value):
+                if _check_kind(code, "integer", f"{codes_path}[{i}]", out):
+                    codes.append(code)
+    period = _ranged(value, "restartAttemptPeriod", path, out, RESTART_ATTEMPT_PERIOD, "seconds")
+    if len(out.errors) != before or enabled is None:
+        return None
+    return RestartPolicy(enabled=enabled, ignored_exit_codes=tuple(codes),
+                         restart_attempt_period=period)  # type: ignore[arg-type]
+
+
 def _parse_container(
     obj: object, path: str, network_mode: str | None, task_memory_given: bool, out: _Collector
 ) -> ContainerDefinition | None:
@@ -756,6 +969,21 @@ def _parse_container(
         if "linuxParameters" in applied
         else False
     )
+    health_check = (
+        _parse_health_check(applied["healthCheck"], p("healthCheck"), out) if "healthCheck" in applied else None
+    )
+    depends_on = (
+        _parse_depends_on(applied["dependsOn"], p("dependsOn"), name, out) if "dependsOn" in applied else ()
+    )
+    stop_timeout = _int_field(
+        applied, "stopTimeout", path, out, minimum=STOP_TIMEOUT_RANGE[0], maximum=STOP_TIMEOUT_RANGE[1],
+        unit="seconds",
+    )
+    restart_policy = (
+        _parse_restart_policy(applied["restartPolicy"], p("restartPolicy"), out)
+        if "restartPolicy" in applied
+        else None
+    )
 
     # Report this container's ignored fields in document order (nested ones were found later).
     order = {key: i for i, key in enumerate(obj)}
@@ -782,6 +1010,10 @@ def _parse_container(
         working_directory=working_directory,
         docker_labels=docker_labels or (),
         init_process_enabled=bool(init_process),
+        health_check=health_check,
+        depends_on=depends_on or (),
+        stop_timeout=stop_timeout,
+        restart_policy=restart_policy,
     )
 
 
@@ -841,6 +1073,7 @@ def parse_task_definition(document: object) -> TaskDefinitionSpec:
     # Also run on a partial list (so every problem is reported): a sum over some of the
     # containers that already exceeds the task-level value is a true error.
     _check_task_wide(containers, task_cpu, task_memory, out)
+    _check_dependencies(document.get("containerDefinitions"), containers, out)
     if containers_ok and not any(c.essential for _, c in containers):
         out.error("containerDefinitions", "at least one container must be essential")
 
@@ -940,3 +1173,63 @@ def _check_task_wide(
                 f"the containers reserve {total_memory} MiB in total, more than the task-level "
                 f"memory ({task_memory} MiB)",
             )
+
+
+def _check_dependencies(
+    documents: object, containers: list[tuple[int, ContainerDefinition]], out: _Collector
+) -> None:
+    """dependsOn across containers: the target exists, its condition can hold, no cycles.
+
+    Targets are looked up among every container named in the document (one that is invalid for
+    another reason still exists); conditions and cycles among the valid ones.
+    """
+    named = {
+        obj["name"]
+        for obj in (documents if isinstance(documents, list) else [])
+        if isinstance(obj, dict) and isinstance(obj.get("name"), str)
+    }
+    valid = {c.name: c for _, c in containers}
+    edges: dict[str, list[tuple[str, str]]] = {}  # name -> [(target, path of the entry)]
+    for ci, container in containers:
+        for di, dep in enumerate(container.depends_on):
+            here = f"containerDefinitions[{ci}].dependsOn[{di}]"
+            target = valid.get(dep.container_name)
+            if dep.container_name not in named:
+                out.error(
+                    f"{here}.containerName",
+                    f"no container named {dep.container_name!r} in this task definition",
+                )
+                continue
+            if target is None:
+                continue  # invalid itself; its own errors say why
+            if dep.condition in ("COMPLETE", "SUCCESS") and target.essential:
+                out.error(
+                    f"{here}.condition",
+                    f"{dep.condition} cannot be used on an essential container ({target.name!r}): "
+                    "its exit stops the task",
+                )
+                continue
+            if dep.condition == "HEALTHY" and target.health_check is None:
+                out.error(f"{here}.condition", f"HEALTHY needs a healthCheck on container {target.name!r}")
+                continue
+            edges.setdefault(container.name, []).append((dep.container_name, here))
+
+    # Cycles: depth-first search; each cycle is reported once, at the entry that closes it.
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        path.append(name)
+        for target, here in edges.get(name, []):
+            if state.get(target) == 1:
+                cycle = path[path.index(target):] + [target]
+                out.error(here, f"dependency cycle: {' -> '.join(cycle)}")
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[name] = 2
+
+    for _, container in containers:
+        if container.name not in state:
+            visit(container.name)

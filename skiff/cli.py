@@ -1,4 +1,4 @@
-"""The `skiff` command line (click is imported here and nowhere else).
+"""The `skiff` command line (click is imported in the `skiff` package and nowhere else).
 
 Client commands talk gRPC to the control plane at $SKIFF_ENDPOINT (default 127.0.0.1:7070):
 human-readable tables by default, `--json` for ECS's response shape. Errors print one line
@@ -8,71 +8,20 @@ whole single-machine stack.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
-import grpc
 
 from skiff import ecs_json
-from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc
-
-DEFAULT_ENDPOINT = "127.0.0.1:7070"
-
-
-class Api:
-    """A lazily connected ControlPlane stub."""
-
-    def __init__(self, endpoint: str):
-        self.endpoint = endpoint
-        self._stub: controlplane_pb2_grpc.ControlPlaneStub | None = None
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if self._stub is None:
-            channel = grpc.insecure_channel(self.endpoint)
-            self._stub = controlplane_pb2_grpc.ControlPlaneStub(channel)
-        method = getattr(self._stub, name)
-        return functools.partial(method, timeout=30)
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
-
-
-def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds --json and turns gRPC errors into one clear line and a non-zero exit."""
-
-    @click.option("--json", "as_json", is_flag=True, help="Print ECS's JSON response shape.")
-    @click.pass_obj
-    @functools.wraps(fn)
-    def wrapper(api: Api, *args: Any, as_json: bool, **kwargs: Any) -> None:
-        try:
-            fn(api, *args, as_json=as_json, **kwargs)
-        except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.UNAVAILABLE:
-                _fail(f"control plane at {api.endpoint} is not reachable "
-                      "(start it with `skiff up`, or set SKIFF_ENDPOINT)")
-            _fail(exc.details() or exc.code().name)
-
-    return wrapper
-
-
-def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2))
-
-
-def print_table(headers: list[str], rows: list[list[Any]]) -> None:
-    rows = [[("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    for row in [headers] + rows:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
-
+from skiff.clikit import DEFAULT_ENDPOINT, Api, api_command, fail, print_json, print_table
+from skiff.placement_commands import (add_placement_commands, constraint_messages,
+                                      strategy_messages, with_placement)
+from skiff.service_commands import service
+from skiffapi.v1 import controlplane_pb2 as pb
 
 @click.group()
 @click.option("--endpoint", envvar="SKIFF_ENDPOINT", default=DEFAULT_ENDPOINT, show_default=True,
@@ -198,14 +147,17 @@ TASK_HEADERS = ["TASK", "TASKDEF", "LAST", "DESIRED", "INSTANCE", "PORTS", "STOP
 @click.argument("reference")
 @click.option("--count", type=int, default=1, show_default=True)
 @click.option("--cluster", default="default", show_default=True)
-@click.option("--group", default="")
+@click.option("--group", default="", help="Task group (default family:<family>).")
 @click.option("--started-by", default="")
+@with_placement
 @api_command
 def task_run(api: Api, reference: str, count: int, cluster: str, group: str, started_by: str,
-             as_json: bool) -> None:
+             constraints: tuple[str, ...], strategies: tuple[str, ...], as_json: bool) -> None:
     """Run COUNT tasks of FAMILY[:REVISION]."""
-    response = api.RunTask(pb.RunTaskRequest(cluster=cluster, task_definition=reference,
-                                             count=count, group=group, started_by=started_by))
+    response = api.RunTask(pb.RunTaskRequest(
+        cluster=cluster, task_definition=reference, count=count, group=group,
+        started_by=started_by, placement_constraints=constraint_messages(constraints),
+        placement_strategy=strategy_messages(strategies)))
     if as_json:
         return print_json({"tasks": [ecs_json.task(t) for t in response.tasks],
                            "failures": [ecs_json.failure(f) for f in response.failures]})
@@ -246,7 +198,7 @@ def task_describe(api: Api, task_ids: tuple[str, ...], cluster: str, as_json: bo
     for t in response.tasks:
         _print_task(t)
     for f in response.failures:
-        _fail(f"task {f.arn}: {f.reason}")
+        fail(f"task {f.arn}: {f.reason}")
 
 
 def _print_task(t) -> None:
@@ -321,7 +273,7 @@ def node_describe(api: Api, instance_id: str, cluster: str, as_json: bool) -> No
                                                   for i in response.container_instances],
                            "failures": [ecs_json.failure(f) for f in response.failures]})
     if response.failures:
-        _fail(f"container instance {instance_id}: {response.failures[0].reason}")
+        fail(f"container instance {instance_id}: {response.failures[0].reason}")
     print_json(ecs_json.container_instance(response.container_instances[0]))
 
 
@@ -410,16 +362,18 @@ def default_state_dir() -> Path:
 @click.option("--detach", is_flag=True, help="Return once the stack is up; `skiff down` stops it.")
 @click.option("--stop-timeout", type=float, default=30.0, show_default=True,
               help="The agent's stop timeout, in seconds.")
+@click.option("--agents", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Container instances to start (they share the local Docker engine).")
 @click.pass_obj
-def up(api: Api, state_dir: Path | None, detach: bool, stop_timeout: float) -> None:
-    """Start etcd, the registry, the control plane and one agent on this machine."""
+def up(api: Api, state_dir: Path | None, detach: bool, stop_timeout: float, agents: int) -> None:
+    """Start etcd, the registry, the control plane and agents on this machine."""
     from skiff.stack import Stack, StackError
 
     stack = Stack(state_dir or default_state_dir(), api.endpoint)
     try:
-        stack.up(stop_timeout=stop_timeout)
+        stack.up(stop_timeout=stop_timeout, agents=agents)
     except StackError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"skiff is up: control plane {api.endpoint}, registry {stack.registry_address}, "
                f"state in {stack.state_dir}")
     if detach:
@@ -437,6 +391,10 @@ def down(api: Api, state_dir: Path | None) -> None:
 
     stopped = Stack(state_dir or default_state_dir(), api.endpoint).down()
     click.echo("stopped " + (", ".join(stopped) if stopped else "nothing (not running)"))
+
+
+add_placement_commands(cli, task, node)
+cli.add_command(service)
 
 
 def main() -> None:

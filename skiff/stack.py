@@ -4,7 +4,7 @@ Each component runs as its own process, as it would on separate machines:
 
     <state-dir>/etcd/         etcd data          (etcd on a loopback port)
     <state-dir>/registry/     registry blobs     (127.0.0.1:5000)
-    <state-dir>/agent/        the agent's identity
+    <state-dir>/agent/        the agent's identity (agent-2/, ... with `--agents N`)
     <state-dir>/logs/*.log    one log per component
     <state-dir>/stack.json    pids and ports, for `skiff down`
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from pathlib import Path
 from skiff.services import EtcdProcess, ensure_dockerd, free_port, port_open, wait_until
 
 REGISTRY_HOST, REGISTRY_PORT = "127.0.0.1", 5000
-COMPONENTS = ("etcd", "registry", "controlplane", "agent")  # start order; stop is the reverse
+COMPONENTS = ("etcd", "registry", "controlplane")  # then the agents; stop is the reverse
 
 
 class StackError(Exception):
@@ -72,7 +73,8 @@ class Stack:
             return {}
 
     def up(self, stop_timeout: float = 30.0, timeout: float = 60.0,
-           agent_args: tuple[str, ...] = ()) -> None:
+           agent_args: tuple[str, ...] = (), agents: int = 1) -> None:
+        """Start everything; `agents` container instances share the local Docker engine."""
         if self._running():
             raise StackError(f"a stack is already running from {self.state_dir} (skiff down first)")
         self._record.unlink(missing_ok=True)
@@ -93,18 +95,22 @@ class Stack:
                                      str(self.registry_port), "--data", str(self.state_dir / "registry")])
             self._spawn("controlplane", ["controlplane", "serve", "--etcd", etcd.endpoint,
                                          "--listen", self.endpoint])
-            self._spawn("agent", ["agent", "serve", "--state-dir", str(self.state_dir / "agent"),
-                                  "--stop-timeout", str(stop_timeout), *agent_args])
+            for n in range(1, agents + 1):
+                name = "agent" if n == 1 else f"agent-{n}"
+                self._spawn(name, ["agent", "serve", "--state-dir", str(self.state_dir / name),
+                                   "--name", f"{socket.gethostname()}-{n}" if agents > 1 else "",
+                                   "--stop-timeout", str(stop_timeout), *agent_args])
             wait_until(lambda: _registry_ready(self.registry_address), timeout,
                        message=f"the registry on {self.registry_address}")
             wait_until(lambda: port_open(host, int(port)), timeout,
                        message=f"the control plane on {self.endpoint}")
-            wait_until(self._agent_connected, timeout, interval=0.2, message="the agent to connect")
+            wait_until(lambda: self._agents_connected() >= agents, timeout, interval=0.2,
+                       message=f"{agents} agent(s) to connect")
         except (TimeoutError, RuntimeError) as exc:
             self.down()
             raise StackError(f"{exc}; see the logs in {self.state_dir / 'logs'}") from exc
 
-    def _agent_connected(self) -> bool:
+    def _agents_connected(self) -> int:
         import grpc
 
         from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc
@@ -113,10 +119,10 @@ class Stack:
             stub = controlplane_pb2_grpc.ControlPlaneStub(channel)
             arns = stub.ListContainerInstances(pb.ListContainerInstancesRequest(), timeout=5)
             if not arns.container_instance_arns:
-                return False
+                return 0
             described = stub.DescribeContainerInstances(pb.DescribeContainerInstancesRequest(
                 container_instances=arns.container_instance_arns), timeout=5)
-            return any(i.agent_connected for i in described.container_instances)
+            return sum(i.agent_connected for i in described.container_instances)
 
     def _ours(self) -> dict[str, int]:
         """The recorded processes that are still the ones this stack started."""
@@ -145,7 +151,8 @@ class Stack:
     def down(self, timeout: float = 40.0) -> list[str]:
         ours = self._ours()
         stopped = []
-        for name in reversed(COMPONENTS):
+        agents = sorted(name for name in ours if name.startswith("agent"))
+        for name in agents + list(reversed(COMPONENTS)):
             pid = ours.get(name)
             if pid:
                 _terminate(pid, timeout)

@@ -1,0 +1,205 @@
+"""The leader's loops: ECS services, lost instances, and the clean-up of stopped tasks.
+
+Level-triggered (design invariant 2): every pass reads the current state from the process's
+StateView, decides with the pure `deployments.reconcile`, and applies the decision with
+writes fenced by the leadership epoch (invariant 8). A pass runs after any change the view
+sees (debounced) and at least every `tick` seconds, for time-based rules (health grace,
+backoff, lost instances, retention).
+
+    controller = ServiceController(layer, election).start()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from controlplane.deployments import (DAEMON, SCHEDULER_STOP, Placement, TaskView, copy_service,
+                                      reconcile, add_event)
+from controlplane.ecs_services import new_deployment_id
+from controlplane.leader import Election, NotLeader
+from controlplane.model import Keys, ServiceRecord, TaskRecord
+from controlplane.service import ControlPlaneService, placement_rules
+from controlplane.store import Conflict, StoreError
+from skiffcore.status import TaskStatus
+
+log = logging.getLogger("skiff.controlplane.controller")
+
+
+class ServiceController:
+    def __init__(self, layer: ControlPlaneService, election: Election, tick: float = 1.0,
+                 lost_after: float = 30.0, stopped_retention: float = 3600.0,
+                 debounce: float = 0.02, clock: Callable[[], float] = time.monotonic):
+        self.layer = layer
+        self.view = layer.view
+        self.election = election
+        self.tick = tick
+        self.lost_after = lost_after
+        self.stopped_retention_ms = int(stopped_retention * 1000)
+        self.debounce = debounce
+        self.clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._disconnected_since: dict[tuple[str, str], float] = {}
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "ServiceController":
+        self.view.on_change(self._wake.set)
+        self._thread = threading.Thread(target=self._run, name="service-controller", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.tick)
+            if self._stop.is_set():
+                return
+            self._stop.wait(self.debounce)  # let a burst of changes land first
+            self._wake.clear()
+            if self.election.epoch is None:
+                continue
+            try:
+                self.run_once()
+            except (NotLeader, Conflict):
+                self._wake.set()  # someone else wrote first, or leadership moved: look again
+            except StoreError as exc:
+                log.warning("controller pass failed: %s", exc)
+            except Exception:  # keep the loop alive; the next pass starts from scratch
+                log.exception("controller pass crashed")
+
+    def run_once(self) -> None:
+        """One level-triggered pass over every cluster."""
+        for cluster in sorted(self.view.clusters()):
+            lost = self._lost_instances(cluster)
+            for service in self.view.services(cluster).values():
+                self._reconcile_service(cluster, service, lost)
+            self._forget_old_stopped_tasks(cluster)
+
+    def _lost_instances(self, cluster: str) -> set[str]:
+        """Instances whose agent has been gone longer than `lost_after` (soft state: a new
+        leader starts counting again, which only delays replacement)."""
+        now = self.clock()
+        connected = self.view.connected(cluster)
+        lost = set()
+        for instance_id in self.view.instances(cluster):
+            key = (cluster, instance_id)
+            if instance_id in connected:
+                self._disconnected_since.pop(key, None)
+                continue
+            since = self._disconnected_since.setdefault(key, now)
+            if now - since >= self.lost_after:
+                lost.add(instance_id)
+        return lost
+
+    def _reconcile_service(self, cluster: str, service: ServiceRecord, lost: set[str]) -> None:
+        fence = self.election.fence()
+        now_ms = self.layer.now_ms()
+        instances = self.view.instances(cluster)
+        tasks = [t for t in self.view.tasks(cluster) if t.group == service.group]
+        spec = self.layer.spec(service.task_definition_arn)
+        views = [_task_view(t, instances.get(t.instance_id), lost, spec) for t in tasks]
+        eligible = self._eligible(cluster, service) if service.scheduling_strategy == DAEMON else ()
+        after = copy_service(service)
+        if service.status == "DRAINING":
+            after.desired_count = 0
+            after.scheduling_strategy = "REPLICA"  # a deleted DAEMON drains like a replica
+        decision = reconcile(after, views, now_ms, eligible, new_deployment_id())
+        after.scheduling_strategy = service.scheduling_strategy
+        primary = next((d for d in after.deployments if d.status == "PRIMARY"), None)
+        if primary is not None:  # a rollback changes the service's task definition
+            after.task_definition_arn = primary.task_definition_arn
+
+        stopped = []
+        for task_id, reason in decision.stop:
+            self.layer.stop_task(cluster, task_id, reason, SCHEDULER_STOP, fence)
+            stopped.append(task_id)
+        if stopped:
+            add_event(after, now_ms, f"(service {service.name}) has stopped {len(stopped)} running "
+                                     f"tasks: {' '.join(f'(task {t})' for t in stopped)}.")
+        for placement in decision.start:
+            self._start(cluster, after, placement, fence, now_ms)
+
+        if service.status == "DRAINING" and not any(v.alive for v in views) and not decision.start:
+            key = Keys.service(cluster, service.name)
+            self.layer._commit(deletes=[key], expect={key: service.version, **fence})
+            log.info("service %s deleted", service.name)
+            return
+        if after.encode() != service.encode():
+            key = Keys.service(cluster, service.name)
+            self.layer._commit(puts={key: after.encode()}, expect={key: service.version, **fence})
+
+    def _start(self, cluster: str, service: ServiceRecord, placement: Placement,
+               fence: dict[str, int], now_ms: int) -> None:
+        deployment = next(d for d in service.deployments if d.id == placement.deployment_id)
+        record = self.layer.describe_task_definition(deployment.task_definition_arn)
+        constraints, strategies = placement_rules(service.placement_constraints,
+                                                  service.placement_strategy or DEFAULT_SPREAD)
+        targets = (placement.instance_id,) if placement.instance_id else None
+        remaining = placement.count
+        started: list[TaskRecord] = []
+        failures = []
+        while remaining > 0:  # RunTask's limit of 10 per call applies to us too
+            batch = min(10, remaining)
+            placed, refused = self.layer.place(cluster, record, batch, service.group,
+                                               deployment.id, constraints, strategies, targets,
+                                               fence)
+            started += placed
+            failures += refused
+            remaining -= batch
+            if refused:
+                break
+        if started:
+            add_event(service, now_ms, f"(service {service.name}) has started {len(started)} "
+                                       f"tasks: {' '.join(f'(task {t.task_id})' for t in started)}.")
+        if failures:
+            add_event(service, now_ms, f"(service {service.name}) was unable to place a task "
+                                       f"because no container instance met all of its "
+                                       f"requirements. Reason: {failures[0].reason}: "
+                                       f"{failures[0].detail}")
+
+    def _eligible(self, cluster: str, service: ServiceRecord) -> list[str]:
+        """For a DAEMON: ACTIVE connected instances that meet the service's memberOf rules."""
+        constraints, _ = placement_rules(service.placement_constraints, [])
+        connected = self.view.connected(cluster)
+        eligible = []
+        for record in self.view.instances(cluster).values():
+            if record.status != "ACTIVE" or record.instance_id not in connected:
+                continue
+            snapshot = self.layer._instance_snapshot(record, True)
+            if all(c.parsed is None or c.parsed.evaluate(snapshot) for c in constraints):
+                eligible.append(record.instance_id)
+        return eligible
+
+    def _forget_old_stopped_tasks(self, cluster: str) -> None:
+        """Stopped tasks stay describable for `stopped_retention` (ECS: 1 hour), then go."""
+        horizon = self.layer.now_ms() - self.stopped_retention_ms
+        old = [t for t in self.view.tasks(cluster)
+               if t.status == TaskStatus.STOPPED and t.stopped_at_ms and t.stopped_at_ms < horizon]
+        fence = self.election.fence()
+        for task in old[:100]:  # bounded work per pass
+            key = Keys.task(cluster, task.task_id)
+            try:
+                self.layer._commit(deletes=[key], expect={key: task.version, **fence})
+            except Conflict:
+                pass
+
+
+# Services without a strategy spread their tasks over the instances.
+DEFAULT_SPREAD = [{"type": "spread", "field": "instanceId"}]
+
+
+def _task_view(task: TaskRecord, instance, lost: set[str], spec) -> TaskView:
+    has_check = any(getattr(c, "health_check", None) is not None and c.essential
+                    for c in spec.containers)
+    return TaskView(
+        task.task_id, task.started_by, task.instance_id, task.status, task.desired,
+        task.started_at_ms, task.stopped_at_ms, task.stop_code,
+        getattr(task, "health_status", "UNKNOWN") or "UNKNOWN", has_check,
+        instance_draining=instance is not None and instance.status == "DRAINING",
+        instance_lost=task.instance_id in lost)

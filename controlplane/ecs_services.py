@@ -1,0 +1,186 @@
+"""ECS services, the API side: CreateService, UpdateService, DeleteService, DescribeServices,
+ListServices. These only write desired state (the service record); the leader's controller
+(controller.py) starts and stops the tasks.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Iterable
+
+from controlplane.deployments import (ACTIVE, DAEMON, PRIMARY, REPLICA, Deployment, add_event)
+from controlplane.errors import InvalidParameter, NotFound
+from controlplane.model import Keys, ServiceRecord
+from controlplane.service import ControlPlaneService, Failure, placement_rules
+from controlplane.store import ABSENT
+
+SERVICE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+DEFAULT_HEALTHY_AFTER_SECONDS = 40
+
+
+def new_deployment_id() -> str:
+    return f"ecs-svc/{random.randrange(10 ** 18, 10 ** 19)}"
+
+
+class ServiceOperations:
+    def __init__(self, layer: ControlPlaneService):
+        self.layer = layer
+        self.store = layer.store
+
+    def service(self, cluster: str, name: str) -> ServiceRecord:
+        cluster = self.layer.cluster(cluster).name
+        name = name.rsplit("/", 1)[-1]
+        entry = self.store.get(Keys.service(cluster, name))
+        if entry is None:
+            raise NotFound(f"service {name} not found in cluster {cluster}")
+        return ServiceRecord.decode(entry.value, entry.mod_revision)
+
+    def create_service(self, cluster: str, name: str, task_definition: str, desired_count: int = 0,
+                       scheduling_strategy: str = REPLICA, deployment_configuration: dict | None = None,
+                       placement_constraints: list[dict] = (), placement_strategy: list[dict] = (),
+                       healthy_after_seconds: int | None = None) -> ServiceRecord:
+        cluster = self.layer.cluster(cluster).name
+        if not SERVICE_NAME.match(name or ""):
+            raise InvalidParameter("serviceName", "up to 255 letters, numbers, hyphens and "
+                                                  f"underscores, got {name!r}")
+        strategy = (scheduling_strategy or REPLICA).upper()
+        if strategy not in (REPLICA, DAEMON):
+            raise InvalidParameter("schedulingStrategy", f"must be REPLICA or DAEMON, got "
+                                                         f"{scheduling_strategy!r}")
+        if strategy == DAEMON and placement_strategy:
+            raise InvalidParameter("placementStrategy", "a DAEMON service takes no placement "
+                                                        "strategy")
+        record = self.layer._runnable(task_definition)
+        placement_rules(placement_constraints, placement_strategy)  # validates, names the field
+        service = ServiceRecord(name, 0 if strategy == DAEMON else _count(desired_count), [], [],
+                                scheduling_strategy=strategy, cluster=cluster,
+                                task_definition_arn=record.arn,
+                                placement_constraints=list(placement_constraints),
+                                placement_strategy=list(placement_strategy),
+                                created_at_ms=self.layer.now_ms())
+        defaults = (0, 100) if strategy == DAEMON else (100, 200)
+        _configure(service, deployment_configuration or {}, defaults)
+        service.healthy_after_ms = 1000 * _healthy_after(healthy_after_seconds)
+        service.deployments.append(Deployment(new_deployment_id(), record.arn, PRIMARY,
+                                              created_at_ms=service.created_at_ms,
+                                              updated_at_ms=service.created_at_ms,
+                                              desired_count=service.desired_count))
+        key = Keys.service(cluster, name)
+
+        def attempt() -> ServiceRecord:
+            existing = self.store.get(key)
+            if existing is not None:
+                raise InvalidParameter("serviceName", f"service {name} already exists in "
+                                                      f"cluster {cluster}")
+            self.layer._commit(puts={key: service.encode()}, expect={key: ABSENT})
+            return service
+
+        return self.layer._retry(attempt)
+
+    def update_service(self, cluster: str, name: str, task_definition: str | None = None,
+                       desired_count: int | None = None, deployment_configuration: dict | None = None,
+                       force_new_deployment: bool = False,
+                       placement: tuple[list[dict], list[dict]] | None = None,
+                       healthy_after_seconds: int | None = None) -> ServiceRecord:
+        record = self.layer._runnable(task_definition) if task_definition else None
+        if placement is not None:
+            placement_rules(*placement)
+        if desired_count is not None:
+            _count(desired_count)
+
+        def attempt() -> ServiceRecord:
+            service = self.service(cluster, name)
+            if service.status != "ACTIVE":
+                raise InvalidParameter("service", f"service {name} is {service.status}")
+            now = self.layer.now_ms()
+            if desired_count is not None and service.scheduling_strategy == REPLICA:
+                service.desired_count = desired_count
+            if deployment_configuration:
+                _configure(service, deployment_configuration,
+                           (service.minimum_healthy_percent, service.maximum_percent))
+            if placement is not None:
+                service.placement_constraints, service.placement_strategy = map(list, placement)
+            if healthy_after_seconds is not None:
+                service.healthy_after_ms = 1000 * _healthy_after(healthy_after_seconds)
+            if record is not None or force_new_deployment:
+                arn = record.arn if record else service.task_definition_arn
+                service.task_definition_arn = arn
+                for deployment in service.deployments:
+                    if deployment.status == PRIMARY:
+                        deployment.status = ACTIVE
+                deployment = Deployment(new_deployment_id(), arn, PRIMARY, created_at_ms=now,
+                                        updated_at_ms=now, desired_count=service.desired_count)
+                service.deployments.insert(0, deployment)
+                add_event(service, now, f"(service {service.name}) started deployment "
+                                        f"{deployment.id} of {arn.rsplit('/', 1)[-1]}.")
+            key = Keys.service(service.cluster, service.name)
+            self.layer._commit(puts={key: service.encode()}, expect={key: service.version})
+            return service
+
+        return self.layer._retry(attempt)
+
+    def delete_service(self, cluster: str, name: str, force: bool = False) -> ServiceRecord:
+        """ECS: scale to 0 first, or force. The controller stops the tasks, then removes it."""
+
+        def attempt() -> ServiceRecord:
+            service = self.service(cluster, name)
+            if service.scheduling_strategy == REPLICA and service.desired_count > 0 and not force:
+                raise InvalidParameter("service", "the service cannot be deleted while it is "
+                                                  "scaled above 0; scale it to 0 or use force")
+            service.status, service.desired_count = "DRAINING", 0
+            add_event(service, self.layer.now_ms(), f"(service {service.name}) is being deleted.")
+            key = Keys.service(service.cluster, service.name)
+            self.layer._commit(puts={key: service.encode()}, expect={key: service.version})
+            return service
+
+        return self.layer._retry(attempt)
+
+    def describe_services(self, cluster: str, names: Iterable[str]
+                          ) -> tuple[list[ServiceRecord], list[Failure]]:
+        services, failures = [], []
+        for name in names:
+            try:
+                services.append(self.service(cluster, name))
+            except NotFound:
+                failures.append(Failure(name, "MISSING"))
+        return services, failures
+
+    def list_services(self, cluster: str) -> list[ServiceRecord]:
+        cluster = self.layer.cluster(cluster).name
+        return sorted(self.layer.view.services(cluster).values(), key=lambda s: s.name)
+
+
+def _count(desired_count: int) -> int:
+    if desired_count < 0:
+        raise InvalidParameter("desiredCount", f"must be 0 or more, got {desired_count}")
+    return desired_count
+
+
+def _healthy_after(seconds: int | None) -> int:
+    seconds = DEFAULT_HEALTHY_AFTER_SECONDS if seconds is None else seconds
+    if not 0 <= seconds <= 3600:
+        raise InvalidParameter("healthyAfterSeconds", f"must be between 0 and 3600, got {seconds}")
+    return seconds
+
+
+def _configure(service: ServiceRecord, config: dict, defaults: tuple[int, int]) -> None:
+    minimum = config.get("minimumHealthyPercent", defaults[0])
+    maximum = config.get("maximumPercent", defaults[1])
+    if not isinstance(minimum, int) or not 0 <= minimum <= 100:
+        raise InvalidParameter("deploymentConfiguration.minimumHealthyPercent",
+                               f"must be between 0 and 100, got {minimum!r}")
+    if not isinstance(maximum, int) or not 100 <= maximum <= 400 and not (
+            service.scheduling_strategy == DAEMON and maximum == 100):
+        raise InvalidParameter("deploymentConfiguration.maximumPercent",
+                               f"must be between 100 and 400, got {maximum!r}")
+    service.minimum_healthy_percent, service.maximum_percent = minimum, maximum
+    breaker = config.get("deploymentCircuitBreaker")
+    if breaker is not None:
+        service.circuit_breaker_enable = bool(breaker.get("enable"))
+        service.circuit_breaker_rollback = bool(breaker.get("rollback"))
+        threshold = breaker.get("threshold", 0)
+        if not isinstance(threshold, int) or not 0 <= threshold <= 200:
+            raise InvalidParameter("deploymentConfiguration.deploymentCircuitBreaker.threshold",
+                                   f"must be between 1 and 200 (0: ECS's rule), got {threshold!r}")
+        service.circuit_breaker_threshold = threshold

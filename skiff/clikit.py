@@ -1,0 +1,64 @@
+"""What every `skiff` client command shares: the API stub, --json, tables, one-line errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable
+
+import click
+import grpc
+
+from skiffapi.v1 import controlplane_pb2_grpc
+
+DEFAULT_ENDPOINT = "127.0.0.1:7070"
+
+
+class Api:
+    """A lazily connected ControlPlane stub."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self._stub: controlplane_pb2_grpc.ControlPlaneStub | None = None
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if self._stub is None:
+            channel = grpc.insecure_channel(self.endpoint)
+            self._stub = controlplane_pb2_grpc.ControlPlaneStub(channel)
+        method = getattr(self._stub, name)
+        return functools.partial(method, timeout=30)
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds --json and turns gRPC errors into one clear line and a non-zero exit."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print ECS's JSON response shape.")
+    @click.pass_obj
+    @functools.wraps(fn)
+    def wrapper(api: Api, *args: Any, as_json: bool, **kwargs: Any) -> None:
+        try:
+            fn(api, *args, as_json=as_json, **kwargs)
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.UNAVAILABLE:
+                fail(f"control plane at {api.endpoint} is not reachable "
+                      "(start it with `skiff up`, or set SKIFF_ENDPOINT)")
+            fail(exc.details() or exc.code().name)
+
+    return wrapper
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def print_table(headers: list[str], rows: list[list[Any]]) -> None:
+    rows = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    for row in [headers] + rows:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
