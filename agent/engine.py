@@ -5,6 +5,19 @@ tables; `TaskWorker` only observes Docker, applies the action through the runtim
 and reports. A container's Docker name is fixed by its task id and container name before
 it is created, so a worker that starts again (after an agent restart) finds and adopts
 what is already there instead of starting a duplicate (design invariant 5).
+
+The container features of a task definition, as ECS defines them:
+
+* `dependsOn`: a created container starts only once each of its dependencies holds (START: the
+  dependency started; COMPLETE: it exited; SUCCESS: it exited 0; HEALTHY: its health check
+  passed). One that never can (SUCCESS but exited non-zero, HEALTHY but exited) stops the task,
+  as does waiting longer than `EngineConfig.start_timeout` (ECS_CONTAINER_START_TIMEOUT). On
+  stop, dependents are stopped before the containers they depend on.
+* `restartPolicy`: an exited container is started again in place (`should_restart`), and then
+  does not stop the task even when it is essential.
+* `healthCheck`: Docker runs it; containers report ECS's `healthStatus`, the task reports
+  `task_health` of its essential containers, and a change of either is reported at once.
+* `stopTimeout`: each container's own SIGTERM-to-SIGKILL time, else the agent's.
 """
 
 from __future__ import annotations
@@ -13,11 +26,14 @@ import enum
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Callable, Iterable
 
 from agent.runtime import (ContainerNotFound, ContainerRuntimeError, ContainerSpec,
-                           ContainerState, DockerRuntime, PortSpec, docker_container_name)
+                           ContainerState, DockerRuntime, HealthCheck, PortSpec,
+                           docker_container_name)
 from skiffcore.status import StopCode, TaskStatus
 
 log = logging.getLogger("skiff.agent.engine")
@@ -32,19 +48,148 @@ class ContainerPhase(enum.Enum):
 
 class Action(enum.Enum):
     CREATE = "create"                  # pull images and create the missing containers
-    START = "start"                    # start created containers
+    START = "start"                    # start created containers whose dependencies hold
+    RESTART = "restart"                # start again exited containers their restartPolicy keeps
     REPORT_RUNNING = "report-running"
     WAIT = "wait"                      # nothing to do until something changes
-    STOP = "stop"                      # stop every container still running
+    STOP = "stop"                      # stop running containers, dependents first
     REPORT_STOPPED = "report-stopped"
     DONE = "done"
 
 
+class HealthStatus(enum.IntEnum):
+    """ECS `healthStatus`; values equal the numbers of `skiff.v1.HealthStatus`."""
+
+    UNKNOWN = 0  # being evaluated, no health check, or not known
+    HEALTHY = 1
+    UNHEALTHY = 2
+
+
+# Docker's State.Health.Status -> ECS; "starting" (and no check at all) is UNKNOWN.
+_DOCKER_HEALTH = {"healthy": HealthStatus.HEALTHY, "unhealthy": HealthStatus.UNHEALTHY}
+
+START, COMPLETE, SUCCESS, HEALTHY = "START", "COMPLETE", "SUCCESS", "HEALTHY"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One `dependsOn` entry: start only once `container_name` reached `condition`."""
+
+    container_name: str
+    condition: str  # START | COMPLETE | SUCCESS | HEALTHY
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """A container's `restartPolicy` (ECS ContainerRestartPolicy); the period is in seconds."""
+
+    enabled: bool = True
+    ignored_exit_codes: tuple[int, ...] = ()
+    restart_attempt_period: float = 300.0
+
+
+def should_restart(policy: RestartPolicy | None, exit_code: int | None,
+                   ran_for: float | None) -> bool:
+    """Whether an exited container is started again in place, as the ECS agent decides: its
+    policy is enabled, its exit code is known and not ignored, and it ran at least
+    `restart_attempt_period` seconds since it last (re)started; one that exits earlier is not
+    restarted (so a crash loop ends the task instead of spinning)."""
+    if policy is None or not policy.enabled or exit_code is None:
+        return False
+    if exit_code in policy.ignored_exit_codes:
+        return False
+    return ran_for is not None and ran_for >= policy.restart_attempt_period
+
+
 @dataclass(frozen=True)
 class Observed:
+    """One container as the decision sees it."""
+
     name: str
     essential: bool
     phase: ContainerPhase
+    exit_code: int | None = None
+    health: HealthStatus = HealthStatus.UNKNOWN
+    health_check: bool = False  # the task definition gives it one (ECS ignores the image's)
+    depends_on: tuple[Dependency, ...] = ()
+    restart: bool = False  # exited, and its restart policy starts it again (`should_restart`)
+
+
+class Resolution(enum.Enum):
+    MET = "met"
+    WAIT = "wait"
+    NEVER = "never"  # the condition can no longer hold
+
+
+def resolve(dependency: Dependency, target: Observed | None) -> tuple[Resolution, str]:
+    """Whether `dependency` holds given its target container; with NEVER, why not."""
+    if target is None:
+        return Resolution.NEVER, "it is not in the task"
+    condition = dependency.condition
+    if condition == HEALTHY and not target.health_check:
+        return Resolution.NEVER, "it has no health check"
+    phase = target.phase
+    if phase == ContainerPhase.EXITED and target.restart:
+        phase = ContainerPhase.RUNNING  # about to run again: not complete, not failed
+    if condition == START:
+        started = phase in (ContainerPhase.RUNNING, ContainerPhase.EXITED)
+        return (Resolution.MET if started else Resolution.WAIT), ""
+    if phase != ContainerPhase.EXITED:
+        healthy = phase == ContainerPhase.RUNNING and target.health == HealthStatus.HEALTHY
+        return (Resolution.MET if condition == HEALTHY and healthy else Resolution.WAIT), ""
+    if condition == COMPLETE:
+        return Resolution.MET, ""
+    if condition == SUCCESS:
+        if target.exit_code == 0:
+            return Resolution.MET, ""
+        ended = "it is gone" if target.exit_code is None else f"it exited with code {target.exit_code}"
+        return Resolution.NEVER, ended
+    if condition == HEALTHY:
+        return Resolution.NEVER, "it exited before its health check passed"
+    return Resolution.NEVER, f"unknown condition {condition!r}"
+
+
+def startable(container: Observed, by_name: dict[str, Observed]) -> bool:
+    """A created container whose every dependency holds."""
+    return container.phase == ContainerPhase.CREATED and all(
+        resolve(d, by_name.get(d.container_name))[0] == Resolution.MET for d in container.depends_on)
+
+
+def dependency_failure(containers: Iterable[Observed]) -> str:
+    """Why a created container can never start (a dependency that can no longer hold), or ""."""
+    containers = list(containers)
+    by_name = {c.name: c for c in containers}
+    for container in containers:
+        if container.phase != ContainerPhase.CREATED:
+            continue
+        for dependency in container.depends_on:
+            resolution, why = resolve(dependency, by_name.get(dependency.container_name))
+            if resolution == Resolution.NEVER:
+                return (f"DependencyError: container {container.name} depends on "
+                        f"{dependency.container_name} ({dependency.condition}), but {why}")
+    return ""
+
+
+def stop_order(containers: Iterable[Observed]) -> list[str]:
+    """The running containers to stop now: those no running container depends on (ECS stops
+    dependents first). Empty when nothing runs."""
+    containers = list(containers)
+    running = [c.name for c in containers if c.phase == ContainerPhase.RUNNING]
+    needed = {d.container_name for c in containers if c.name in running for d in c.depends_on}
+    return [name for name in running if name not in needed] or running  # a cycle: all at once
+
+
+def task_health(containers: Iterable[Observed]) -> HealthStatus:
+    """ECS task health, from its essential containers with a health check: UNHEALTHY if any is,
+    else UNKNOWN if any is, else HEALTHY; UNKNOWN when none has a check."""
+    statuses = [c.health for c in containers if c.essential and c.health_check]
+    if not statuses:
+        return HealthStatus.UNKNOWN
+    if HealthStatus.UNHEALTHY in statuses:
+        return HealthStatus.UNHEALTHY
+    if HealthStatus.UNKNOWN in statuses:
+        return HealthStatus.UNKNOWN
+    return HealthStatus.HEALTHY
 
 
 def next_action(desired: TaskStatus, known: TaskStatus, containers: list[Observed]) -> Action:
@@ -54,16 +199,24 @@ def next_action(desired: TaskStatus, known: TaskStatus, containers: list[Observe
     if known >= TaskStatus.RUNNING:
         # A container removed behind Skiff's back after the task ran is gone, not "to create":
         # recreating it would silently restart a task that already ran.
-        containers = [Observed(c.name, c.essential, ContainerPhase.EXITED)
+        containers = [replace(c, phase=ContainerPhase.EXITED, exit_code=None, restart=False)
                       if c.phase == ContainerPhase.ABSENT else c for c in containers]
     live = any(c.phase == ContainerPhase.RUNNING for c in containers)
-    essential_exited = any(c.essential and c.phase == ContainerPhase.EXITED for c in containers)
-    if desired == TaskStatus.STOPPED or essential_exited:
+    if desired == TaskStatus.STOPPED:
         return Action.STOP if live else Action.REPORT_STOPPED
+    essential_ended = any(c.essential and c.phase == ContainerPhase.EXITED and not c.restart
+                          for c in containers)
+    if essential_ended or dependency_failure(containers):
+        return Action.STOP if live else Action.REPORT_STOPPED
+    if any(c.phase == ContainerPhase.EXITED and c.restart for c in containers):
+        return Action.RESTART
     if any(c.phase == ContainerPhase.ABSENT for c in containers):
         return Action.CREATE
-    if any(c.phase == ContainerPhase.CREATED for c in containers):
+    by_name = {c.name: c for c in containers}
+    if any(startable(c, by_name) for c in containers):
         return Action.START
+    if any(c.phase == ContainerPhase.CREATED for c in containers):
+        return Action.WAIT  # for dependencies
     if known < TaskStatus.RUNNING:
         return Action.REPORT_RUNNING
     return Action.WAIT
@@ -71,11 +224,14 @@ def next_action(desired: TaskStatus, known: TaskStatus, containers: list[Observe
 
 @dataclass(frozen=True)
 class ContainerPlan:
-    """One container of an assigned task, as the engine needs it."""
+    """One container of an assigned task, as the engine needs it. Its health check and stop
+    timeout are in `spec` (Docker applies them)."""
 
     name: str
     essential: bool
     spec: ContainerSpec
+    depends_on: tuple[Dependency, ...] = ()
+    restart_policy: RestartPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +250,8 @@ class ContainerResult:
     reason: str
     network_bindings: tuple[dict, ...]
     runtime_id: str
+    health_status: HealthStatus = HealthStatus.UNKNOWN
+    restart_count: int = 0  # restarts by its restartPolicy since this agent took the task
 
 
 @dataclass(frozen=True)
@@ -103,6 +261,7 @@ class TaskReport:
     containers: tuple[ContainerResult, ...]
     stop_code: str = ""
     stopped_reason: str = ""
+    health_status: HealthStatus = HealthStatus.UNKNOWN
 
 
 Reporter = Callable[[TaskReport], None]
@@ -114,7 +273,8 @@ class EngineConfig:
     poll_interval: float = 0.5           # how often a worker looks at its containers
     pull_behavior: str = "default"       # default: always pull | prefer-cached | once
     retry_delay: float = 2.0             # after a runtime error
-    start_timeout: float = 180.0         # retriable errors before RUNNING give up after this
+    start_timeout: float = 180.0         # retriable errors before RUNNING give up after this,
+                                         # and so does waiting for dependencies (ECS default)
 
 
 class _DockerAway(Exception):
@@ -137,10 +297,15 @@ class TaskWorker(threading.Thread):
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._ids: dict[str, str] = {}
-        self._failure: str = ""  # why the task could not start (pull/create errors)
-        self._reported_phases: tuple[ContainerPhase, ...] = ()
+        self._failure: str = ""  # why the task could not start (pull/create/dependency errors)
+        self._reported_view: tuple = ()
         self._retrying_since: float | None = None
+        self._blocked_since: float | None = None  # since when a container waits for dependencies
         self._step = ""  # ECS's name for the error of the step in progress
+        self._health: dict[str, HealthStatus] = {}  # last seen while running (Docker's health
+        # of a stopped container is always "unhealthy", which says nothing)
+        self.restarts: Counter[str] = Counter()  # by container name
+        self._restart_failed: set[str] = set()  # a restart Docker refused: not tried again
 
     def update(self, plan: TaskPlan) -> None:
         """A newer assignment for this task (e.g. desired STOPPED)."""
@@ -161,19 +326,23 @@ class TaskWorker(threading.Thread):
                     log.warning("task %s: %s", self.plan.task_id, exc)
                     self._pause(self.config.retry_delay)
                     continue
-                action = next_action(self._desired(), self.known, self._observed(states))
+                observed = self._observed(states)
+                self._check_dependencies(observed)
+                action = next_action(self._desired(), self.known, observed)
                 if action == Action.DONE:
                     break
                 try:
-                    self._apply(action, states)
+                    self._apply(action, states, observed)
                     self._retrying_since = None
                 except ContainerRuntimeError as exc:
                     self._on_error(action, exc)
                     self._pause(self.config.retry_delay)
                     continue
                 if action == Action.WAIT:
-                    if self._phases(states) != self._reported_phases:
-                        self._send(self.known, states)  # e.g. a non-essential container exited
+                    if self._view(observed) != self._reported_view:
+                        # e.g. a non-essential container exited, a health status changed, a
+                        # container was restarted
+                        self._send(self.known, states, observed)
                     self._pause(self.config.poll_interval)
         except Exception:  # a worker must never die silently; the next assignment restarts it
             log.exception("task %s: worker crashed", self.plan.task_id)
@@ -200,6 +369,33 @@ class TaskWorker(threading.Thread):
         log.error("task %s failed to start: %s", self.plan.task_id, exc)
         self._failure = f"{self._step}: {exc}"
 
+    def _check_dependencies(self, observed: list[Observed]) -> None:
+        """Fail the task when a created container can never start, or has waited for its
+        dependencies longer than start_timeout (ECS_CONTAINER_START_TIMEOUT)."""
+        if self._failure or self._desired() == TaskStatus.STOPPED:
+            return
+        reason = dependency_failure(observed)
+        if reason:
+            log.error("task %s: %s", self.plan.task_id, reason)
+            self._failure = reason
+            return
+        by_name = {c.name: c for c in observed}
+        blocked = [c for c in observed
+                   if c.phase == ContainerPhase.CREATED and not startable(c, by_name)]
+        if not blocked:
+            self._blocked_since = None
+            return
+        now = time.monotonic()
+        if self._blocked_since is None:
+            self._blocked_since = now
+        elif now - self._blocked_since > self.config.start_timeout:
+            container = blocked[0]
+            waiting = [f"{d.container_name} ({d.condition})" for d in container.depends_on
+                       if resolve(d, by_name.get(d.container_name))[0] != Resolution.MET]
+            self._failure = (f"DependencyError: container {container.name} waited more than "
+                             f"{self.config.start_timeout:g}s for {', '.join(waiting)}")
+            log.error("task %s: %s", self.plan.task_id, self._failure)
+
     def _desired(self) -> TaskStatus:
         return TaskStatus.STOPPED if self._failure else self.plan.desired
 
@@ -218,15 +414,42 @@ class TaskWorker(threading.Thread):
                 raise _DockerAway(f"cannot inspect {container.name}: {exc}") from exc
         return states
 
-    def _phases(self, states: dict[str, ContainerState | None]) -> tuple[ContainerPhase, ...]:
-        return tuple(_phase(states[c.name]) for c in self.plan.containers)
-
     def _observed(self, states: dict[str, ContainerState | None]) -> list[Observed]:
-        return [Observed(c.name, c.essential, _phase(states[c.name])) for c in self.plan.containers]
+        observed = []
+        for container in self.plan.containers:
+            state = states[container.name]
+            phase = _phase(state)
+            exit_code = state.exit_code if state is not None and state.exited else None
+            restart = (phase == ContainerPhase.EXITED
+                       and container.name not in self._restart_failed
+                       and should_restart(container.restart_policy, exit_code, _ran_for(state)))
+            observed.append(Observed(
+                container.name, container.essential, phase, exit_code=exit_code,
+                health=self._health_of(container, state, phase),
+                health_check=container.spec.healthcheck is not None,
+                depends_on=container.depends_on, restart=restart))
+        return observed
 
-    def _apply(self, action: Action, states: dict[str, ContainerState | None]) -> None:
+    def _health_of(self, container: ContainerPlan, state: ContainerState | None,
+                   phase: ContainerPhase) -> HealthStatus:
+        if container.spec.healthcheck is None or state is None:
+            return HealthStatus.UNKNOWN
+        if phase == ContainerPhase.RUNNING:
+            health = _DOCKER_HEALTH.get(state.health or "", HealthStatus.UNKNOWN)
+            self._health[container.name] = health
+            return health
+        if phase == ContainerPhase.EXITED:
+            return self._health.get(container.name, HealthStatus.UNKNOWN)
+        return HealthStatus.UNKNOWN
+
+    def _view(self, observed: list[Observed]) -> tuple:
+        """What a report shows that can change while the task's status does not."""
+        return tuple((c.phase, c.health, self.restarts[c.name]) for c in observed)
+
+    def _apply(self, action: Action, states: dict[str, ContainerState | None],
+               observed: list[Observed]) -> None:
         if action == Action.CREATE:
-            self._send(TaskStatus.PENDING, states)
+            self._send(TaskStatus.PENDING, states, observed)
             for container in self.plan.containers:
                 if states[container.name] is None:
                     self._step = "CannotPullContainerError"
@@ -235,21 +458,66 @@ class TaskWorker(threading.Thread):
                     self._ids[container.name] = self.runtime.create(container.spec)
         elif action == Action.START:
             self._step = "CannotStartContainerError"
-            for container in self.plan.containers:
-                state = states[container.name]
-                if state is not None and _phase(state) == ContainerPhase.CREATED:
-                    self.runtime.start(state.container_id)
+            by_name = {c.name: c for c in observed}
+            for container in observed:
+                if startable(container, by_name):
+                    self.runtime.start(states[container.name].container_id)
+        elif action == Action.RESTART:
+            for container in observed:
+                if container.phase == ContainerPhase.EXITED and container.restart:
+                    self._restart(container, states[container.name])
         elif action == Action.REPORT_RUNNING:
             self.known = TaskStatus.RUNNING
-            self._send(TaskStatus.RUNNING, states)
+            self._send(TaskStatus.RUNNING, states, observed)
         elif action == Action.STOP:
-            for container in self.plan.containers:
-                state = states[container.name]
-                if _phase(state) == ContainerPhase.RUNNING:  # also paused or restarting
-                    self.runtime.stop(state.container_id, self.config.stop_timeout)
+            self._stop_containers(set(stop_order(observed)), states)
         elif action == Action.REPORT_STOPPED:
             self.known = TaskStatus.STOPPED
-            self._send(TaskStatus.STOPPED, states, *self._stop_cause(states))
+            self._send(TaskStatus.STOPPED, states, observed, *self._stop_cause(states))
+
+    def _restart(self, container: Observed, state: ContainerState) -> None:
+        """Start an exited container again in place (its restartPolicy said so)."""
+        try:
+            self.runtime.start(state.container_id)
+        except ContainerRuntimeError as exc:
+            if exc.retriable:
+                raise
+            # Not restartable after all: it counts as exited (and ends the task if essential).
+            log.error("task %s: cannot restart %s: %s", self.plan.task_id, container.name, exc)
+            self._restart_failed.add(container.name)
+            return
+        self.restarts[container.name] += 1
+        log.info("task %s: restarted container %s after exit code %s (restart %d)",
+                 self.plan.task_id, container.name, container.exit_code,
+                 self.restarts[container.name])
+
+    def _stop_containers(self, names: set[str], states: dict[str, ContainerState | None]) -> None:
+        """Stop these containers at once, each with its own stop timeout."""
+        targets = [(states[c.name].container_id, self._stop_timeout(c))
+                   for c in self.plan.containers if c.name in names]
+        errors: list[ContainerRuntimeError] = []
+
+        def stop(container_id: str, timeout: float) -> None:
+            try:
+                self.runtime.stop(container_id, timeout)
+            except ContainerRuntimeError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=stop, args=target, daemon=True)
+                   for target in targets[1:]]
+        for thread in threads:
+            thread.start()
+        if targets:
+            stop(*targets[0])
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
+    def _stop_timeout(self, container: ContainerPlan) -> float:
+        if container.spec.stop_timeout is not None:
+            return container.spec.stop_timeout
+        return self.config.stop_timeout
 
     def _pull(self, image: str) -> None:
         behavior = self.config.pull_behavior
@@ -272,14 +540,14 @@ class TaskWorker(threading.Thread):
         return "", ""  # stopped because the control plane asked; it set the stop code
 
     def _send(self, status: TaskStatus, states: dict[str, ContainerState | None],
-              stop_code: str = "", stopped_reason: str = "") -> None:
-        self._reported_phases = self._phases(states)
+              observed: list[Observed], stop_code: str = "", stopped_reason: str = "") -> None:
+        self._reported_view = self._view(observed)
         results = []
-        for container in self.plan.containers:
+        for container, seen in zip(self.plan.containers, observed):
             state = states[container.name]
-            phase = _phase(state)
             container_status = {ContainerPhase.RUNNING: TaskStatus.RUNNING,
-                                ContainerPhase.EXITED: TaskStatus.STOPPED}.get(phase, TaskStatus.PENDING)
+                                ContainerPhase.EXITED: TaskStatus.STOPPED}.get(seen.phase,
+                                                                               TaskStatus.PENDING)
             if status == TaskStatus.STOPPED:
                 container_status = TaskStatus.STOPPED
             results.append(ContainerResult(
@@ -289,8 +557,10 @@ class TaskWorker(threading.Thread):
                 tuple({"bind_ip": b.bind_ip, "container_port": b.container_port,
                        "host_port": b.host_port, "protocol": b.protocol}
                       for b in (state.network_bindings if state is not None else ())),
-                state.container_id if state is not None else ""))
-        self.report(TaskReport(self.plan.task_id, status, tuple(results), stop_code, stopped_reason))
+                state.container_id if state is not None else "",
+                seen.health, self.restarts[container.name]))
+        self.report(TaskReport(self.plan.task_id, status, tuple(results), stop_code,
+                               stopped_reason, task_health(observed)))
 
 
 def _phase(state: ContainerState | None) -> ContainerPhase:
@@ -301,6 +571,19 @@ def _phase(state: ContainerState | None) -> ContainerPhase:
     if state.status == "created":
         return ContainerPhase.CREATED
     return ContainerPhase.RUNNING
+
+
+def _ran_for(state: ContainerState | None) -> float | None:
+    """Seconds an exited container ran since it last (re)started, from Docker's timestamps
+    (so an agent that restarts still knows)."""
+    if state is None or not state.started_at or not state.finished_at:
+        return None
+    try:
+        started = datetime.fromisoformat(state.started_at)
+        finished = datetime.fromisoformat(state.finished_at)
+    except ValueError:
+        return None
+    return (finished - started).total_seconds()
 
 
 class TaskEngine:
@@ -347,8 +630,9 @@ class TaskEngine:
         for state in containers:
             if state.task_id not in wanted and state.running:
                 log.info("stopping %s: task %s is not assigned here", state.name, state.task_id)
-                threading.Thread(target=self.runtime.stop,
-                                 args=(state.container_id, self.config.stop_timeout),
+                timeout = (state.stop_timeout if state.stop_timeout is not None
+                           else self.config.stop_timeout)
+                threading.Thread(target=self.runtime.stop, args=(state.container_id, timeout),
                                  daemon=True).start()
 
     def shutdown(self) -> None:
@@ -364,7 +648,9 @@ def container_spec(task_id: str, cluster: str, instance_id: str, network_mode: s
                    image: str, cpu: int, memory: int, memory_reservation: int,
                    command: list[str], entry_point: list[str], environment: list[tuple[str, str]],
                    port_mappings: list[tuple[int, int, str]], working_directory: str,
-                   docker_labels: list[tuple[str, str]], init: bool) -> ContainerSpec:
+                   docker_labels: list[tuple[str, str]], init: bool,
+                   healthcheck: HealthCheck | None = None,
+                   stop_timeout: int | None = None) -> ContainerSpec:
     """Build the runtime's spec from an assignment's fields (0 / empty mean unset)."""
     return ContainerSpec(
         task_id=task_id, container_name=name, cluster=cluster, instance_id=instance_id,
@@ -372,9 +658,11 @@ def container_spec(task_id: str, cluster: str, instance_id: str, network_mode: s
         command=tuple(command), entry_point=tuple(entry_point), environment=tuple(environment),
         port_mappings=tuple(PortSpec(c, h, p or "tcp") for c, h, p in port_mappings),
         working_directory=working_directory or None, docker_labels=tuple(docker_labels),
-        network_mode=network_mode or "bridge", init=init)
+        network_mode=network_mode or "bridge", init=init, healthcheck=healthcheck,
+        stop_timeout=stop_timeout or None)
 
 
-__all__ = ["Action", "ContainerPhase", "Observed", "next_action", "TaskPlan", "ContainerPlan",
-           "TaskReport", "ContainerResult", "EngineConfig", "TaskWorker", "TaskEngine",
-           "container_spec"]
+__all__ = ["Action", "ContainerPhase", "HealthStatus", "Dependency", "RestartPolicy", "Observed",
+           "Resolution", "resolve", "startable", "dependency_failure", "stop_order", "task_health",
+           "should_restart", "next_action", "TaskPlan", "ContainerPlan", "TaskReport",
+           "ContainerResult", "EngineConfig", "TaskWorker", "TaskEngine", "container_spec"]

@@ -2,8 +2,10 @@
 and for simulated agents that must not start real containers.
 
 It keeps the real runtime's contract: deterministic names, create returns the existing id for
-a known name (adoption), "not found" on stop/remove is done, and errors are the runtime's own
-classes. Tests script failures with `fail_next` and move containers with `exit`.
+a known name (adoption), "not found" on stop/remove is done, starting an exited container runs
+it again (as `docker start`), and errors are the runtime's own classes. Tests script failures
+with `fail_next`, end containers with `exit` (optionally having run for a given time), and set
+Docker's health status with `set_health`; `stops` records every stop with its timeout.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import itertools
 import threading
 from collections import Counter
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 from agent.runtime import (ContainerNotFound, ContainerRuntimeError, ContainerSpec, ContainerState,
                            NetworkBinding, docker_container_name)
@@ -27,6 +30,7 @@ class FakeRuntime:
         self.specs: dict[str, ContainerSpec] = {}
         self.calls: Counter[str] = Counter()
         self.unavailable = False                  # every call raises RuntimeUnavailable
+        self.stops: list[tuple[str, float]] = []  # (container name, timeout) of running ones
         self._failures: dict[str, list[ContainerRuntimeError]] = {}
         self._ids = itertools.count(1)
         self._ports = itertools.count(32768)
@@ -38,12 +42,24 @@ class FakeRuntime:
         """Make the next `times` calls of `operation` raise `error`."""
         self._failures.setdefault(operation, []).extend([error] * times)
 
-    def exit(self, task_id: str, container_name: str, exit_code: int) -> None:
-        """The container's process ends with `exit_code`."""
+    def exit(self, task_id: str, container_name: str, exit_code: int,
+             ran_for: float | None = None) -> None:
+        """The container's process ends with `exit_code`; `ran_for` seconds after it (re)started
+        when given (Docker's StartedAt is moved back), else now."""
         with self._lock:
             state = self._by_name(docker_container_name(task_id, container_name))
-            self.containers[state.container_id] = replace(state, status="exited",
-                                                          exit_code=exit_code)
+            now = datetime.now(timezone.utc)
+            started = _stamp(now - timedelta(seconds=ran_for)) if ran_for is not None else (
+                state.started_at or _stamp(now))
+            self.containers[state.container_id] = replace(
+                state, status="exited", exit_code=exit_code, started_at=started,
+                finished_at=_stamp(now))
+
+    def set_health(self, task_id: str, container_name: str, health: str | None) -> None:
+        """Docker's health status of the container: starting, healthy, unhealthy (or None)."""
+        with self._lock:
+            state = self._by_name(docker_container_name(task_id, container_name))
+            self.containers[state.container_id] = replace(state, health=health)
 
     def delete(self, task_id: str, container_name: str) -> None:
         """Someone removed the container behind the agent's back."""
@@ -101,7 +117,8 @@ class FakeRuntime:
             self.containers[container_id] = ContainerState(
                 container_id=container_id, name=name, task_id=spec.task_id,
                 container_name=spec.container_name, status="created", exit_code=None,
-                network_bindings=(), started_at=None, finished_at=None)
+                network_bindings=(), started_at=None, finished_at=None,
+                stop_timeout=spec.stop_timeout)
             self.specs[container_id] = spec
             return container_id
 
@@ -109,19 +126,27 @@ class FakeRuntime:
         with self._lock:
             self._enter("start")
             state = self.inspect(container_id)
-            if state.status == "created":
+            if state.status in ("created", "exited"):
+                spec = self.specs[state.container_id]
                 bindings = tuple(NetworkBinding("0.0.0.0", p.container_port,
                                                 p.host_port or next(self._ports), p.protocol)
-                                 for p in self.specs[container_id].port_mappings)
-                self.containers[container_id] = replace(state, status="running",
-                                                        network_bindings=bindings)
+                                 for p in spec.port_mappings)
+                self.containers[state.container_id] = replace(
+                    state, status="running", exit_code=None, network_bindings=bindings,
+                    started_at=_stamp(datetime.now(timezone.utc)),
+                    health="starting" if spec.healthcheck is not None else None)
 
     def stop(self, container_id: str, timeout: float) -> None:
         with self._lock:
             self._enter("stop")
             state = self.containers.get(container_id)
             if state is not None and state.status == "running":
-                self.containers[container_id] = replace(state, status="exited", exit_code=143)
+                self.stops.append((state.container_name, timeout))
+                self.containers[container_id] = replace(
+                    state, status="exited", exit_code=143,
+                    finished_at=_stamp(datetime.now(timezone.utc)),
+                    # as Docker: a stopped container with a health check is "unhealthy"
+                    health="unhealthy" if state.health is not None else None)
 
     def remove(self, container_id: str) -> None:
         with self._lock:
@@ -144,3 +169,8 @@ class FakeRuntime:
 
     def close(self) -> None:
         pass
+
+
+def _stamp(moment: datetime) -> str:
+    """RFC 3339 in UTC, as Docker writes StartedAt / FinishedAt."""
+    return moment.isoformat().replace("+00:00", "Z")

@@ -60,6 +60,7 @@ __all__ = [
     "LABEL_INSTANCE",
     "LABEL_HOST_PORTS",
     "PortSpec",
+    "HealthCheck",
     "ContainerSpec",
     "NetworkBinding",
     "ContainerState",
@@ -88,6 +89,7 @@ _NETWORK_MODES = ("bridge", "host", "none")
 _NEVER = "0001-01-01T00:00:00Z"  # Docker's zero time: "not started" / "not finished"
 _MIB = 1024 * 1024
 _MIN_CPU_SHARES = 2  # as the ECS agent: 0 would mean Docker's default of 1024 shares
+_NS = 1_000_000_000
 
 T = TypeVar("T")
 
@@ -101,6 +103,20 @@ class PortSpec:
     container_port: int
     host_port: int
     protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """A Docker health check (ECS `healthCheck`); durations in seconds, fractions allowed.
+
+    `test` is Docker's: ("CMD", program, args...) or ("CMD-SHELL", "shell command").
+    """
+
+    test: tuple[str, ...]
+    interval: float = 30.0
+    timeout: float = 5.0
+    retries: int = 3
+    start_period: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,8 @@ class ContainerSpec:
     docker_labels: tuple[tuple[str, str], ...] = ()
     network_mode: str = "bridge"  # "bridge" | "host" | "none"
     init: bool = False  # Docker's --init (ECS linuxParameters.initProcessEnabled)
+    healthcheck: HealthCheck | None = None  # None: the image's own HEALTHCHECK, if any
+    stop_timeout: int | None = None  # seconds -> StopTimeout; None: Docker's default
 
 
 @dataclass(frozen=True)
@@ -148,6 +166,8 @@ class ContainerState:
     network_bindings: tuple[NetworkBinding, ...]
     started_at: str | None  # RFC 3339 as Docker gives it; None when never started
     finished_at: str | None
+    health: str | None = None  # State.Health.Status: starting|healthy|unhealthy; None: no check
+    stop_timeout: int | None = None  # Config.StopTimeout, seconds; None: Docker's default
 
     @property
     def running(self) -> bool:
@@ -339,6 +359,18 @@ def _host_bindings(label: str | None) -> tuple[NetworkBinding, ...]:
     return tuple(bindings)
 
 
+def _healthcheck(check: HealthCheck | None) -> dict[str, Any] | None:
+    """Docker's Healthcheck config (durations in nanoseconds; Docker takes 0 or >= 1 ms)."""
+    if check is None:
+        return None
+
+    def ns(seconds: float) -> int:
+        return max(int(seconds * _NS), 1_000_000) if seconds > 0 else 0
+
+    return {"test": list(check.test), "interval": ns(check.interval), "timeout": ns(check.timeout),
+            "retries": check.retries, "start_period": ns(check.start_period)}
+
+
 def _time(value: str | None) -> str | None:
     return None if not value or value == _NEVER else value
 
@@ -355,6 +387,7 @@ def _state_from_inspect(attrs: dict[str, Any]) -> ContainerState:
     else:
         bindings = _bridge_bindings((attrs.get("NetworkSettings") or {}).get("Ports"))
     exit_code = state.get("ExitCode") if status in ("exited", "dead") else None
+    stop_timeout = config.get("StopTimeout")
     return ContainerState(
         container_id=attrs["Id"],
         name=(attrs.get("Name") or "").lstrip("/"),
@@ -365,6 +398,8 @@ def _state_from_inspect(attrs: dict[str, Any]) -> ContainerState:
         network_bindings=bindings,
         started_at=_time(state.get("StartedAt")),
         finished_at=_time(state.get("FinishedAt")),
+        health=(state.get("Health") or {}).get("Status") or None,
+        stop_timeout=int(stop_timeout) if stop_timeout is not None else None,
     )
 
 
@@ -513,6 +548,8 @@ class DockerRuntime:
             labels=_labels(spec),
             host_config=host_config,
             use_config_proxy=False,  # the environment is exactly the task definition's
+            healthcheck=_healthcheck(spec.healthcheck),
+            stop_timeout=spec.stop_timeout,
         )
         return result["Id"]
 

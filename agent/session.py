@@ -21,8 +21,9 @@ from pathlib import Path
 
 import grpc
 
-from agent.engine import ContainerPlan, EngineConfig, TaskEngine, TaskPlan, TaskReport, container_spec
-from agent.runtime import DockerRuntime
+from agent.engine import (ContainerPlan, Dependency, EngineConfig, RestartPolicy, TaskEngine,
+                          TaskPlan, TaskReport, container_spec)
+from agent.runtime import DockerRuntime, HealthCheck
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, types_pb2
 from skiffcore.status import TaskStatus
 
@@ -202,7 +203,10 @@ class Agent:
                 list(c.entry_point), [(e.name, e.value) for e in c.environment],
                 [(p.container_port, p.host_port, p.protocol) for p in c.port_mappings],
                 c.working_directory, [(l.name, l.value) for l in c.docker_labels],
-                c.init_process_enabled))
+                c.init_process_enabled, healthcheck=_health_check(c),
+                stop_timeout=c.stop_timeout or None),
+                depends_on=tuple(Dependency(d.container_name, d.condition) for d in c.depends_on),
+                restart_policy=_restart_policy(c))
             for c in assignment.containers)
         return TaskPlan(assignment.task_id, TaskStatus(assignment.desired_status), containers,
                         TaskStatus(assignment.last_status or TaskStatus.PENDING))
@@ -236,10 +240,13 @@ class Agent:
         for report in reports:
             message = request.reports.add(task_id=report.task_id, status=int(report.status),
                                           stop_code=report.stop_code,
-                                          stopped_reason=report.stopped_reason)
+                                          stopped_reason=report.stopped_reason,
+                                          health_status=int(report.health_status))
             for c in report.containers:
                 container = message.containers.add(name=c.name, status=int(c.status),
-                                                   reason=c.reason, runtime_id=c.runtime_id)
+                                                   reason=c.reason, runtime_id=c.runtime_id,
+                                                   health_status=int(c.health_status),
+                                                   restart_count=c.restart_count)
                 if c.exit_code is not None:
                     container.exit_code = c.exit_code
                 container.network_bindings.extend(types_pb2.NetworkBinding(**b)
@@ -254,6 +261,26 @@ class Agent:
         for failure in response.failures:  # the control plane will never take these: drop them
             log.warning("report for task %s refused: %s", failure.arn, failure.detail)
         return True
+
+
+def _health_check(container: agent_pb2.ContainerAssignment) -> HealthCheck | None:
+    """The assignment's health check; zeros take ECS's defaults."""
+    if not container.HasField("health_check") or not container.health_check.command:
+        return None
+    check = container.health_check
+    return HealthCheck(test=tuple(check.command), interval=check.interval or 30,
+                       timeout=check.timeout or 5, retries=check.retries or 3,
+                       start_period=check.start_period)
+
+
+def _restart_policy(container: agent_pb2.ContainerAssignment) -> RestartPolicy | None:
+    """The assignment's restart policy; a zero period takes ECS's default (300 s)."""
+    if not container.HasField("restart_policy"):
+        return None
+    policy = container.restart_policy
+    return RestartPolicy(enabled=policy.enabled,
+                         ignored_exit_codes=tuple(policy.ignored_exit_codes),
+                         restart_attempt_period=policy.restart_attempt_period or 300)
 
 
 def _rpc_message(exc: grpc.RpcError) -> str:

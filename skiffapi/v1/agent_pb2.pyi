@@ -50,7 +50,7 @@ class StreamAssignmentsRequest(_message.Message):
     def __init__(self, cluster: _Optional[str] = ..., instance_id: _Optional[str] = ...) -> None: ...
 
 class ContainerAssignment(_message.Message):
-    __slots__ = ("name", "image", "cpu", "memory", "memory_reservation", "essential", "command", "entry_point", "environment", "port_mappings", "working_directory", "docker_labels", "init_process_enabled")
+    __slots__ = ("name", "image", "cpu", "memory", "memory_reservation", "essential", "command", "entry_point", "environment", "port_mappings", "working_directory", "docker_labels", "init_process_enabled", "health_check", "depends_on", "stop_timeout", "restart_policy")
     NAME_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     CPU_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +64,10 @@ class ContainerAssignment(_message.Message):
     WORKING_DIRECTORY_FIELD_NUMBER: _ClassVar[int]
     DOCKER_LABELS_FIELD_NUMBER: _ClassVar[int]
     INIT_PROCESS_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_CHECK_FIELD_NUMBER: _ClassVar[int]
+    DEPENDS_ON_FIELD_NUMBER: _ClassVar[int]
+    STOP_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    RESTART_POLICY_FIELD_NUMBER: _ClassVar[int]
     name: str
     image: str
     cpu: int
@@ -77,7 +81,11 @@ class ContainerAssignment(_message.Message):
     working_directory: str
     docker_labels: _containers.RepeatedCompositeFieldContainer[_types_pb2.KeyValuePair]
     init_process_enabled: bool
-    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., cpu: _Optional[int] = ..., memory: _Optional[int] = ..., memory_reservation: _Optional[int] = ..., essential: _Optional[bool] = ..., command: _Optional[_Iterable[str]] = ..., entry_point: _Optional[_Iterable[str]] = ..., environment: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., port_mappings: _Optional[_Iterable[_Union[_types_pb2.PortMapping, _Mapping]]] = ..., working_directory: _Optional[str] = ..., docker_labels: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., init_process_enabled: _Optional[bool] = ...) -> None: ...
+    health_check: _types_pb2.HealthCheck
+    depends_on: _containers.RepeatedCompositeFieldContainer[_types_pb2.ContainerDependency]
+    stop_timeout: int
+    restart_policy: _types_pb2.ContainerRestartPolicy
+    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., cpu: _Optional[int] = ..., memory: _Optional[int] = ..., memory_reservation: _Optional[int] = ..., essential: _Optional[bool] = ..., command: _Optional[_Iterable[str]] = ..., entry_point: _Optional[_Iterable[str]] = ..., environment: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., port_mappings: _Optional[_Iterable[_Union[_types_pb2.PortMapping, _Mapping]]] = ..., working_directory: _Optional[str] = ..., docker_labels: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., init_process_enabled: _Optional[bool] = ..., health_check: _Optional[_Union[_types_pb2.HealthCheck, _Mapping]] = ..., depends_on: _Optional[_Iterable[_Union[_types_pb2.ContainerDependency, _Mapping]]] = ..., stop_timeout: _Optional[int] = ..., restart_policy: _Optional[_Union[_types_pb2.ContainerRestartPolicy, _Mapping]] = ...) -> None: ...
 
 class TaskAssignment(_message.Message):
     __slots__ = ("task_id", "task_arn", "desired_status", "network_mode", "containers", "last_status")
@@ -104,34 +112,40 @@ class Assignments(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[TaskAssignment, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class ContainerReport(_message.Message):
-    __slots__ = ("name", "status", "exit_code", "reason", "network_bindings", "runtime_id")
+    __slots__ = ("name", "status", "exit_code", "reason", "network_bindings", "runtime_id", "health_status", "restart_count")
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     NETWORK_BINDINGS_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_ID_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_STATUS_FIELD_NUMBER: _ClassVar[int]
+    RESTART_COUNT_FIELD_NUMBER: _ClassVar[int]
     name: str
     status: _types_pb2.TaskStatus
     exit_code: int
     reason: str
     network_bindings: _containers.RepeatedCompositeFieldContainer[_types_pb2.NetworkBinding]
     runtime_id: str
-    def __init__(self, name: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., reason: _Optional[str] = ..., network_bindings: _Optional[_Iterable[_Union[_types_pb2.NetworkBinding, _Mapping]]] = ..., runtime_id: _Optional[str] = ...) -> None: ...
+    health_status: _types_pb2.HealthStatus
+    restart_count: int
+    def __init__(self, name: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., reason: _Optional[str] = ..., network_bindings: _Optional[_Iterable[_Union[_types_pb2.NetworkBinding, _Mapping]]] = ..., runtime_id: _Optional[str] = ..., health_status: _Optional[_Union[_types_pb2.HealthStatus, str]] = ..., restart_count: _Optional[int] = ...) -> None: ...
 
 class TaskStateReport(_message.Message):
-    __slots__ = ("task_id", "status", "containers", "stop_code", "stopped_reason")
+    __slots__ = ("task_id", "status", "containers", "stop_code", "stopped_reason", "health_status")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CONTAINERS_FIELD_NUMBER: _ClassVar[int]
     STOP_CODE_FIELD_NUMBER: _ClassVar[int]
     STOPPED_REASON_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_STATUS_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     status: _types_pb2.TaskStatus
     containers: _containers.RepeatedCompositeFieldContainer[ContainerReport]
     stop_code: str
     stopped_reason: str
-    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., containers: _Optional[_Iterable[_Union[ContainerReport, _Mapping]]] = ..., stop_code: _Optional[str] = ..., stopped_reason: _Optional[str] = ...) -> None: ...
+    health_status: _types_pb2.HealthStatus
+    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., containers: _Optional[_Iterable[_Union[ContainerReport, _Mapping]]] = ..., stop_code: _Optional[str] = ..., stopped_reason: _Optional[str] = ..., health_status: _Optional[_Union[_types_pb2.HealthStatus, str]] = ...) -> None: ...
 
 class ReportTaskStatesRequest(_message.Message):
     __slots__ = ("cluster", "instance_id", "reports")

@@ -89,6 +89,16 @@ class ControlPlaneStub:
                 request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListTasksRequest.SerializeToString,
                 response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListTasksResponse.FromString,
                 _registered_method=True)
+        self.StartTask = channel.unary_unary(
+                '/skiff.v1.ControlPlane/StartTask',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.StartTaskRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.StartTaskResponse.FromString,
+                _registered_method=True)
+        self.ExplainTask = channel.unary_unary(
+                '/skiff.v1.ControlPlane/ExplainTask',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskResponse.FromString,
+                _registered_method=True)
         self.ListContainerInstances = channel.unary_unary(
                 '/skiff.v1.ControlPlane/ListContainerInstances',
                 request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListContainerInstancesRequest.SerializeToString,
@@ -98,6 +108,56 @@ class ControlPlaneStub:
                 '/skiff.v1.ControlPlane/DescribeContainerInstances',
                 request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeContainerInstancesRequest.SerializeToString,
                 response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeContainerInstancesResponse.FromString,
+                _registered_method=True)
+        self.UpdateContainerInstancesState = channel.unary_unary(
+                '/skiff.v1.ControlPlane/UpdateContainerInstancesState',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.UpdateContainerInstancesStateRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.UpdateContainerInstancesStateResponse.FromString,
+                _registered_method=True)
+        self.PutAttributes = channel.unary_unary(
+                '/skiff.v1.ControlPlane/PutAttributes',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.PutAttributesRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.PutAttributesResponse.FromString,
+                _registered_method=True)
+        self.DeleteAttributes = channel.unary_unary(
+                '/skiff.v1.ControlPlane/DeleteAttributes',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteAttributesRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteAttributesResponse.FromString,
+                _registered_method=True)
+        self.ListAttributes = channel.unary_unary(
+                '/skiff.v1.ControlPlane/ListAttributes',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListAttributesRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListAttributesResponse.FromString,
+                _registered_method=True)
+        self.CreateService = channel.unary_unary(
+                '/skiff.v1.ControlPlane/CreateService',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.CreateServiceRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.CreateServiceResponse.FromString,
+                _registered_method=True)
+        self.UpdateService = channel.unary_unary(
+                '/skiff.v1.ControlPlane/UpdateService',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.UpdateServiceRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.UpdateServiceResponse.FromString,
+                _registered_method=True)
+        self.DeleteService = channel.unary_unary(
+                '/skiff.v1.ControlPlane/DeleteService',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteServiceRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteServiceResponse.FromString,
+                _registered_method=True)
+        self.DescribeServices = channel.unary_unary(
+                '/skiff.v1.ControlPlane/DescribeServices',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeServicesRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeServicesResponse.FromString,
+                _registered_method=True)
+        self.ListServices = channel.unary_unary(
+                '/skiff.v1.ControlPlane/ListServices',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListServicesRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListServicesResponse.FromString,
+                _registered_method=True)
+        self.ExportSnapshot = channel.unary_unary(
+                '/skiff.v1.ControlPlane/ExportSnapshot',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotResponse.FromString,
                 _registered_method=True)
 
 
@@ -170,6 +230,19 @@ class ControlPlaneServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartTask(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExplainTask(self, request, context):
+        """Why a task is (or is not) placed where it is: every filter and strategy, per instance.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListContainerInstances(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -178,6 +251,67 @@ class ControlPlaneServicer:
 
     def DescribeContainerInstances(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateContainerInstancesState(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutAttributes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAttributes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAttributes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateService(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateService(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteService(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeServices(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListServices(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportSnapshot(self, request, context):
+        """The cluster as the scheduler sees it, as JSON (for `skiff sim` and bug reports).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -240,6 +374,16 @@ def add_ControlPlaneServicer_to_server(servicer, server):
                     request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListTasksRequest.FromString,
                     response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListTasksResponse.SerializeToString,
             ),
+            'StartTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartTask,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.StartTaskRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.StartTaskResponse.SerializeToString,
+            ),
+            'ExplainTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainTask,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskResponse.SerializeToString,
+            ),
             'ListContainerInstances': grpc.unary_unary_rpc_method_handler(
                     servicer.ListContainerInstances,
                     request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListContainerInstancesRequest.FromString,
@@ -249,6 +393,56 @@ def add_ControlPlaneServicer_to_server(servicer, server):
                     servicer.DescribeContainerInstances,
                     request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeContainerInstancesRequest.FromString,
                     response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeContainerInstancesResponse.SerializeToString,
+            ),
+            'UpdateContainerInstancesState': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateContainerInstancesState,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.UpdateContainerInstancesStateRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.UpdateContainerInstancesStateResponse.SerializeToString,
+            ),
+            'PutAttributes': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutAttributes,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.PutAttributesRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.PutAttributesResponse.SerializeToString,
+            ),
+            'DeleteAttributes': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAttributes,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteAttributesRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteAttributesResponse.SerializeToString,
+            ),
+            'ListAttributes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAttributes,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListAttributesRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListAttributesResponse.SerializeToString,
+            ),
+            'CreateService': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateService,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.CreateServiceRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.CreateServiceResponse.SerializeToString,
+            ),
+            'UpdateService': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateService,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.UpdateServiceRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.UpdateServiceResponse.SerializeToString,
+            ),
+            'DeleteService': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteService,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteServiceRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteServiceResponse.SerializeToString,
+            ),
+            'DescribeServices': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeServices,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeServicesRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeServicesResponse.SerializeToString,
+            ),
+            'ListServices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListServices,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListServicesRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListServicesResponse.SerializeToString,
+            ),
+            'ExportSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportSnapshot,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -559,6 +753,60 @@ class ControlPlane:
             _registered_method=True)
 
     @staticmethod
+    def StartTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/StartTask',
+            skiffapi_dot_v1_dot_controlplane__pb2.StartTaskRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.StartTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/ExplainTask',
+            skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListContainerInstances(request,
             target,
             options=(),
@@ -602,6 +850,276 @@ class ControlPlane:
             '/skiff.v1.ControlPlane/DescribeContainerInstances',
             skiffapi_dot_v1_dot_controlplane__pb2.DescribeContainerInstancesRequest.SerializeToString,
             skiffapi_dot_v1_dot_controlplane__pb2.DescribeContainerInstancesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateContainerInstancesState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/UpdateContainerInstancesState',
+            skiffapi_dot_v1_dot_controlplane__pb2.UpdateContainerInstancesStateRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.UpdateContainerInstancesStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutAttributes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/PutAttributes',
+            skiffapi_dot_v1_dot_controlplane__pb2.PutAttributesRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.PutAttributesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAttributes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/DeleteAttributes',
+            skiffapi_dot_v1_dot_controlplane__pb2.DeleteAttributesRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.DeleteAttributesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAttributes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/ListAttributes',
+            skiffapi_dot_v1_dot_controlplane__pb2.ListAttributesRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.ListAttributesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/CreateService',
+            skiffapi_dot_v1_dot_controlplane__pb2.CreateServiceRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.CreateServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/UpdateService',
+            skiffapi_dot_v1_dot_controlplane__pb2.UpdateServiceRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.UpdateServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/DeleteService',
+            skiffapi_dot_v1_dot_controlplane__pb2.DeleteServiceRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.DeleteServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeServices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/DescribeServices',
+            skiffapi_dot_v1_dot_controlplane__pb2.DescribeServicesRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.DescribeServicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListServices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/ListServices',
+            skiffapi_dot_v1_dot_controlplane__pb2.ListServicesRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.ListServicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/ExportSnapshot',
+            skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotResponse.FromString,
             options,
             channel_credentials,
             insecure,

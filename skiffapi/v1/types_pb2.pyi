@@ -18,6 +18,12 @@ class TaskStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_STATUS_STOPPING: _ClassVar[TaskStatus]
     TASK_STATUS_DEPROVISIONING: _ClassVar[TaskStatus]
     TASK_STATUS_STOPPED: _ClassVar[TaskStatus]
+
+class HealthStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HEALTH_STATUS_UNKNOWN: _ClassVar[HealthStatus]
+    HEALTH_STATUS_HEALTHY: _ClassVar[HealthStatus]
+    HEALTH_STATUS_UNHEALTHY: _ClassVar[HealthStatus]
 TASK_STATUS_UNSPECIFIED: TaskStatus
 TASK_STATUS_PROVISIONING: TaskStatus
 TASK_STATUS_PENDING: TaskStatus
@@ -27,6 +33,41 @@ TASK_STATUS_DEACTIVATING: TaskStatus
 TASK_STATUS_STOPPING: TaskStatus
 TASK_STATUS_DEPROVISIONING: TaskStatus
 TASK_STATUS_STOPPED: TaskStatus
+HEALTH_STATUS_UNKNOWN: HealthStatus
+HEALTH_STATUS_HEALTHY: HealthStatus
+HEALTH_STATUS_UNHEALTHY: HealthStatus
+
+class HealthCheck(_message.Message):
+    __slots__ = ("command", "interval", "timeout", "retries", "start_period")
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
+    START_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    command: _containers.RepeatedScalarFieldContainer[str]
+    interval: int
+    timeout: int
+    retries: int
+    start_period: int
+    def __init__(self, command: _Optional[_Iterable[str]] = ..., interval: _Optional[int] = ..., timeout: _Optional[int] = ..., retries: _Optional[int] = ..., start_period: _Optional[int] = ...) -> None: ...
+
+class ContainerDependency(_message.Message):
+    __slots__ = ("container_name", "condition")
+    CONTAINER_NAME_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    container_name: str
+    condition: str
+    def __init__(self, container_name: _Optional[str] = ..., condition: _Optional[str] = ...) -> None: ...
+
+class ContainerRestartPolicy(_message.Message):
+    __slots__ = ("enabled", "ignored_exit_codes", "restart_attempt_period")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_EXIT_CODES_FIELD_NUMBER: _ClassVar[int]
+    RESTART_ATTEMPT_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    ignored_exit_codes: _containers.RepeatedScalarFieldContainer[int]
+    restart_attempt_period: int
+    def __init__(self, enabled: _Optional[bool] = ..., ignored_exit_codes: _Optional[_Iterable[int]] = ..., restart_attempt_period: _Optional[int] = ...) -> None: ...
 
 class KeyValuePair(_message.Message):
     __slots__ = ("name", "value")
@@ -59,7 +100,7 @@ class NetworkBinding(_message.Message):
     def __init__(self, bind_ip: _Optional[str] = ..., container_port: _Optional[int] = ..., host_port: _Optional[int] = ..., protocol: _Optional[str] = ...) -> None: ...
 
 class Container(_message.Message):
-    __slots__ = ("container_arn", "name", "image", "runtime_id", "last_status", "exit_code", "reason", "network_bindings", "essential", "cpu", "memory", "memory_reservation")
+    __slots__ = ("container_arn", "name", "image", "runtime_id", "last_status", "exit_code", "reason", "network_bindings", "essential", "cpu", "memory", "memory_reservation", "health_status", "restart_count")
     CONTAINER_ARN_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +113,8 @@ class Container(_message.Message):
     CPU_FIELD_NUMBER: _ClassVar[int]
     MEMORY_FIELD_NUMBER: _ClassVar[int]
     MEMORY_RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_STATUS_FIELD_NUMBER: _ClassVar[int]
+    RESTART_COUNT_FIELD_NUMBER: _ClassVar[int]
     container_arn: str
     name: str
     image: str
@@ -84,10 +127,12 @@ class Container(_message.Message):
     cpu: int
     memory: int
     memory_reservation: int
-    def __init__(self, container_arn: _Optional[str] = ..., name: _Optional[str] = ..., image: _Optional[str] = ..., runtime_id: _Optional[str] = ..., last_status: _Optional[_Union[TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., reason: _Optional[str] = ..., network_bindings: _Optional[_Iterable[_Union[NetworkBinding, _Mapping]]] = ..., essential: _Optional[bool] = ..., cpu: _Optional[int] = ..., memory: _Optional[int] = ..., memory_reservation: _Optional[int] = ...) -> None: ...
+    health_status: HealthStatus
+    restart_count: int
+    def __init__(self, container_arn: _Optional[str] = ..., name: _Optional[str] = ..., image: _Optional[str] = ..., runtime_id: _Optional[str] = ..., last_status: _Optional[_Union[TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., reason: _Optional[str] = ..., network_bindings: _Optional[_Iterable[_Union[NetworkBinding, _Mapping]]] = ..., essential: _Optional[bool] = ..., cpu: _Optional[int] = ..., memory: _Optional[int] = ..., memory_reservation: _Optional[int] = ..., health_status: _Optional[_Union[HealthStatus, str]] = ..., restart_count: _Optional[int] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("task_arn", "task_id", "cluster", "cluster_arn", "task_definition_arn", "container_instance_id", "container_instance_arn", "last_status", "desired_status", "stop_code", "stopped_reason", "containers", "cpu", "memory", "group", "started_by", "launch_type", "created_at_ms", "started_at_ms", "stopping_at_ms", "stopped_at_ms", "version")
+    __slots__ = ("task_arn", "task_id", "cluster", "cluster_arn", "task_definition_arn", "container_instance_id", "container_instance_arn", "last_status", "desired_status", "stop_code", "stopped_reason", "containers", "cpu", "memory", "group", "started_by", "launch_type", "created_at_ms", "started_at_ms", "stopping_at_ms", "stopped_at_ms", "version", "health_status")
     TASK_ARN_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +155,7 @@ class Task(_message.Message):
     STOPPING_AT_MS_FIELD_NUMBER: _ClassVar[int]
     STOPPED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_STATUS_FIELD_NUMBER: _ClassVar[int]
     task_arn: str
     task_id: str
     cluster: str
@@ -132,7 +178,8 @@ class Task(_message.Message):
     stopping_at_ms: int
     stopped_at_ms: int
     version: int
-    def __init__(self, task_arn: _Optional[str] = ..., task_id: _Optional[str] = ..., cluster: _Optional[str] = ..., cluster_arn: _Optional[str] = ..., task_definition_arn: _Optional[str] = ..., container_instance_id: _Optional[str] = ..., container_instance_arn: _Optional[str] = ..., last_status: _Optional[_Union[TaskStatus, str]] = ..., desired_status: _Optional[_Union[TaskStatus, str]] = ..., stop_code: _Optional[str] = ..., stopped_reason: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., cpu: _Optional[int] = ..., memory: _Optional[int] = ..., group: _Optional[str] = ..., started_by: _Optional[str] = ..., launch_type: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., stopping_at_ms: _Optional[int] = ..., stopped_at_ms: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
+    health_status: HealthStatus
+    def __init__(self, task_arn: _Optional[str] = ..., task_id: _Optional[str] = ..., cluster: _Optional[str] = ..., cluster_arn: _Optional[str] = ..., task_definition_arn: _Optional[str] = ..., container_instance_id: _Optional[str] = ..., container_instance_arn: _Optional[str] = ..., last_status: _Optional[_Union[TaskStatus, str]] = ..., desired_status: _Optional[_Union[TaskStatus, str]] = ..., stop_code: _Optional[str] = ..., stopped_reason: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., cpu: _Optional[int] = ..., memory: _Optional[int] = ..., group: _Optional[str] = ..., started_by: _Optional[str] = ..., launch_type: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., stopping_at_ms: _Optional[int] = ..., stopped_at_ms: _Optional[int] = ..., version: _Optional[int] = ..., health_status: _Optional[_Union[HealthStatus, str]] = ...) -> None: ...
 
 class Failure(_message.Message):
     __slots__ = ("arn", "reason", "detail")

@@ -31,6 +31,7 @@ from agent.runtime import (
     ContainerRuntimeError,
     ContainerSpec,
     DockerRuntime,
+    HealthCheck,
     ImageNotFound,
     NetworkBinding,
     PortSpec,
@@ -163,6 +164,32 @@ def test_defaults_keep_image_command_and_minimum_cpu_shares(runtime: DockerRunti
     assert not attrs["HostConfig"].get("Init")
     assert attrs["Config"]["Cmd"] == ["/bin/sh"]  # the image's CMD
     assert not attrs["Config"]["Entrypoint"]
+
+
+def test_health_check_and_stop_timeout_are_docker_config(runtime: DockerRuntime,
+                                                          make_spec: SpecFactory):
+    check = HealthCheck(("CMD-SHELL", "mkdir -p /x && touch /x/ok"), interval=0.2, timeout=2,
+                        retries=4, start_period=1.5)
+    container_id = runtime.create(make_spec(init=True, command=("sleep", "600"),
+                                            healthcheck=check, stop_timeout=7))
+    config = docker_inspect(container_id)["Config"]
+    assert config["Healthcheck"] == {"Test": ["CMD-SHELL", "mkdir -p /x && touch /x/ok"],
+                                     "Interval": 200_000_000, "Timeout": 2_000_000_000,
+                                     "Retries": 4, "StartPeriod": 1_500_000_000}
+    assert config["StopTimeout"] == 7
+    created = runtime.inspect(container_id)
+    assert (created.health, created.stop_timeout) == (None, 7)  # checks run once started
+    runtime.start(container_id)
+    healthy = wait_for_status(runtime, container_id, lambda s: s.health == "healthy")
+    assert healthy.running
+
+
+def test_without_health_check_health_is_none(runtime: DockerRuntime, make_spec: SpecFactory):
+    container_id = runtime.create(make_spec(init=True, command=("sleep", "600")))
+    assert "Healthcheck" not in docker_inspect(container_id)["Config"]
+    runtime.start(container_id)
+    state = wait_for_status(runtime, container_id, lambda s: s.running)
+    assert (state.health, state.stop_timeout) == (None, None)
 
 
 def test_host_mode_reports_container_ports(runtime: DockerRuntime, make_spec: SpecFactory):

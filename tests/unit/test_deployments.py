@@ -127,7 +127,7 @@ def test_failures_back_off_exponentially():
     failed = [task(f"f{n}", status=S.STOPPED, desired=S.STOPPED, stop_code="TaskFailedToStart",
                    stopped_at_ms=NOW - 1000 + n) for n in range(4)]
     d = reconcile(svc, failed, NOW)
-    assert d.backoff_until_ms == NOW - 1000 + 3 + backoff_ms(4)
+    assert d.backoff_until_ms == NOW - 1000 + 3 + backoff_ms(4 - 1)
     assert started(d) == 0
     assert started(reconcile(svc, failed, d.backoff_until_ms)) == 1
 
@@ -149,6 +149,15 @@ def test_circuit_breaker_fails_and_rolls_back():
     assert svc.deployments[0].task_definition_arn == "arn:td/good"
     assert any("deployment failed" in e.message for e in svc.events)
     assert d.changed
+
+
+def test_circuit_breaker_threshold_is_configurable():
+    svc = service(desired=2, deployments=("bad",), circuit_breaker_enable=True,
+                  circuit_breaker_threshold=3)
+    failed = [task(f"f{n}", dep="bad", status=S.STOPPED, desired=S.STOPPED,
+                   stop_code="TaskFailedToStart", stopped_at_ms=0) for n in range(3)]
+    reconcile(svc, failed, NOW)
+    assert svc.deployments[0].rollout_state == FAILED
 
 
 def test_circuit_breaker_without_rollback_stops_starting():

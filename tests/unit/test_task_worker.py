@@ -1,4 +1,5 @@
-"""The task engine against the fake runtime: failure handling, adoption, no duplicates."""
+"""The task engine against the fake runtime: failure handling, adoption, no duplicates, and the
+container features (dependsOn, restartPolicy, healthCheck, stopTimeout)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import threading
 
 import pytest
 
-from agent.engine import ContainerPlan, EngineConfig, TaskEngine, TaskPlan, TaskReport, container_spec
+from agent.engine import (ContainerPlan, Dependency, EngineConfig, HealthStatus, RestartPolicy,
+                          TaskEngine, TaskPlan, TaskReport, container_spec)
 from agent.fake_runtime import FakeRuntime
-from agent.runtime import ImageNotFound, RuntimeUnavailable
+from agent.runtime import HealthCheck, ImageNotFound, RuntimeUnavailable, docker_container_name
 from skiff.services import wait_until
 from skiffcore.status import TaskStatus
 
@@ -165,3 +167,152 @@ def test_tasks_not_in_the_set_are_stopped(setup):
     wait_until(lambda: all(s.status == "exited" for s in runtime.containers.values()), 5,
                interval=0.01, message="the stray container to stop")
     fresh.shutdown()
+
+
+# --- dependsOn, restartPolicy, healthCheck, stopTimeout ------------------------------------------
+
+CHECK = HealthCheck(("CMD-SHELL", "true"), interval=1, timeout=1, retries=1)
+
+
+def container(task_id: str, name: str, essential: bool = True, *, healthcheck=None,
+              stop_timeout=None, depends_on=(), restart=None) -> ContainerPlan:
+    return ContainerPlan(name, essential, container_spec(
+        task_id, "default", "i-1", "bridge", name, IMAGE, 0, 64, 0, [], [], [], [], "", [], False,
+        healthcheck=healthcheck, stop_timeout=stop_timeout),
+        depends_on=tuple(Dependency(n, cond) for n, cond in depends_on), restart_policy=restart)
+
+
+def task(task_id: str, *containers: ContainerPlan, desired=TaskStatus.RUNNING) -> TaskPlan:
+    return TaskPlan(task_id, desired, containers)
+
+
+def status(runtime: FakeRuntime, task_id: str, name: str) -> str:
+    return runtime.inspect(docker_container_name(task_id, name)).status
+
+
+def test_healthy_dependency_delays_the_start(setup):
+    runtime, reports, engine = setup
+    engine.config.start_timeout = 30  # waiting for a dependency is not an error here
+    t = "4" * 32
+    engine.apply([task(t, container(t, "db", healthcheck=CHECK),
+                       container(t, "app", depends_on=[("db", "HEALTHY")]))])
+    wait_until(lambda: status(runtime, t, "db") == "running", 5, interval=0.01)
+    wait_until(lambda: runtime.calls["inspect"] > 30, 5, interval=0.01)
+    assert status(runtime, t, "app") == "created"
+    assert TaskStatus.RUNNING not in reports.statuses(t)
+    runtime.set_health(t, "db", "healthy")
+    running = wait_status(reports, t, TaskStatus.RUNNING)
+    assert status(runtime, t, "app") == "running"
+    health = {c.name: c.health_status for c in running.containers}
+    assert health == {"db": HealthStatus.HEALTHY, "app": HealthStatus.UNKNOWN}
+    assert running.health_status == HealthStatus.HEALTHY
+
+
+def test_failed_success_dependency_stops_the_task_with_its_reason(setup):
+    runtime, reports, engine = setup
+    t = "5" * 32
+    engine.apply([task(t, container(t, "init", False), container(t, "db"),
+                       container(t, "app", depends_on=[("init", "SUCCESS"), ("db", "START")]))])
+    wait_until(lambda: status(runtime, t, "init") == "running", 5, interval=0.01)
+    runtime.exit(t, "init", 2)
+    stopped = wait_status(reports, t, TaskStatus.STOPPED)
+    assert stopped.stop_code == "TaskFailedToStart"
+    assert stopped.stopped_reason == ("DependencyError: container app depends on init (SUCCESS), "
+                                      "but it exited with code 2")
+    assert status(runtime, t, "app") == "created"  # never started
+    assert status(runtime, t, "db") == "exited"    # stopped with the task
+
+
+def test_complete_dependency_orders_the_start(setup):
+    runtime, reports, engine = setup
+    t = "6" * 32
+    engine.apply([task(t, container(t, "init", False),
+                       container(t, "app", depends_on=[("init", "COMPLETE")]))])
+    wait_until(lambda: status(runtime, t, "init") == "running", 5, interval=0.01)
+    assert status(runtime, t, "app") == "created"
+    runtime.exit(t, "init", 7)
+    running = wait_status(reports, t, TaskStatus.RUNNING)
+    assert {c.name: c.exit_code for c in running.containers} == {"init": 7, "app": None}
+
+
+def test_waiting_for_a_dependency_is_bounded_by_the_start_timeout(setup):
+    runtime, reports, engine = setup  # start_timeout=0.3
+    t = "7" * 32
+    engine.apply([task(t, container(t, "db", healthcheck=CHECK),
+                       container(t, "app", depends_on=[("db", "HEALTHY")]))])
+    stopped = wait_status(reports, t, TaskStatus.STOPPED)
+    assert stopped.stop_code == "TaskFailedToStart"
+    assert "container app waited more than 0.3s for db (HEALTHY)" in stopped.stopped_reason
+
+
+def test_restart_policy_restarts_an_essential_container_in_place(setup):
+    runtime, reports, engine = setup
+    t = "8" * 32
+    policy = RestartPolicy(ignored_exit_codes=(3,), restart_attempt_period=60)
+    engine.apply([task(t, container(t, "app", restart=policy))])
+    wait_status(reports, t, TaskStatus.RUNNING)
+    starts = runtime.calls["start"]
+    runtime.exit(t, "app", 1, ran_for=61)
+    restarted = wait_until(lambda: (r := reports.last(t)) and r.containers[0].restart_count == 1 and r,
+                           5, interval=0.01, message="a report of the restart")
+    assert restarted.status == TaskStatus.RUNNING
+    assert runtime.calls["start"] == starts + 1 and runtime.calls["create"] == 1
+    assert status(runtime, t, "app") == "running"
+    runtime.exit(t, "app", 3, ran_for=61)  # ignored: not restarted, so the task ends
+    stopped = wait_status(reports, t, TaskStatus.STOPPED)
+    assert stopped.stop_code == "EssentialContainerExited"
+    assert (stopped.containers[0].exit_code, stopped.containers[0].restart_count) == (3, 1)
+
+
+def test_a_container_that_exits_before_the_attempt_period_is_not_restarted(setup):
+    runtime, reports, engine = setup
+    t = "9" * 32
+    engine.apply([task(t, container(t, "app", restart=RestartPolicy(restart_attempt_period=60)),
+                       container(t, "side", False, restart=RestartPolicy(restart_attempt_period=60)))])
+    wait_status(reports, t, TaskStatus.RUNNING)
+    runtime.exit(t, "side", 1, ran_for=5)
+    wait_until(lambda: reports.last(t).containers[1].status == TaskStatus.STOPPED, 5, interval=0.01)
+    assert reports.last(t).status == TaskStatus.RUNNING  # a non-essential exit keeps the task
+    runtime.exit(t, "app", 1, ran_for=5)
+    stopped = wait_status(reports, t, TaskStatus.STOPPED)
+    assert stopped.stop_code == "EssentialContainerExited"
+    assert [c.restart_count for c in stopped.containers] == [0, 0]
+
+
+def test_health_changes_are_reported_and_survive_the_stop(setup):
+    runtime, reports, engine = setup
+    t = "a1" * 16
+    containers = (container(t, "app", healthcheck=CHECK), container(t, "side", False))
+    engine.apply([task(t, *containers)])
+    running = wait_status(reports, t, TaskStatus.RUNNING)
+    assert running.health_status == HealthStatus.UNKNOWN  # "starting"
+    runtime.set_health(t, "app", "healthy")
+    wait_until(lambda: reports.last(t).health_status == HealthStatus.HEALTHY, 5, interval=0.01)
+    runtime.set_health(t, "app", "unhealthy")
+    unhealthy = wait_until(lambda: (r := reports.last(t)).health_status == HealthStatus.UNHEALTHY and r,
+                           5, interval=0.01)
+    assert unhealthy.status == TaskStatus.RUNNING  # the control plane decides (services replace)
+    assert [c.health_status for c in unhealthy.containers] == [HealthStatus.UNHEALTHY,
+                                                               HealthStatus.UNKNOWN]
+    runtime.set_health(t, "app", "healthy")
+    wait_until(lambda: reports.last(t).health_status == HealthStatus.HEALTHY, 5, interval=0.01)
+    engine.apply([task(t, *containers, desired=TaskStatus.STOPPED)])
+    stopped = wait_status(reports, t, TaskStatus.STOPPED)
+    # The last health seen while it ran is what is reported, not Docker's post-stop "unhealthy".
+    assert stopped.containers[0].health_status == HealthStatus.HEALTHY
+    assert stopped.health_status == HealthStatus.HEALTHY
+
+
+def test_stop_honours_stop_timeouts_and_stops_dependents_first(setup):
+    runtime, reports, engine = setup  # the agent's default stop timeout is 1
+    t = "b2" * 16
+    containers = (container(t, "db", stop_timeout=20),
+                  container(t, "web", depends_on=[("db", "START")], stop_timeout=5),
+                  container(t, "cache", False))
+    engine.apply([task(t, *containers)])
+    wait_status(reports, t, TaskStatus.RUNNING)
+    engine.apply([task(t, *containers, desired=TaskStatus.STOPPED)])
+    wait_status(reports, t, TaskStatus.STOPPED)
+    assert dict(runtime.stops) == {"db": 20, "web": 5, "cache": 1}
+    names = [name for name, _ in runtime.stops]
+    assert names.index("web") < names.index("db")

@@ -11,8 +11,11 @@ from controlplane.taskdef import (
     ECS_CONTAINER_DEFINITION_FIELDS,
     ECS_TASK_DEFINITION_FIELDS,
     ContainerDefinition,
+    ContainerDependency,
     FieldError,
+    HealthCheck,
     PortMapping,
+    RestartPolicy,
     TaskDefinitionError,
     TaskDefinitionSpec,
     parse_task_definition,
@@ -133,8 +136,13 @@ def test_realistic_ecs_document_parses():
         working_directory="/usr/share/nginx",
         docker_labels=(("com.example.team", "web"),),
         init_process_enabled=True,
+        health_check=HealthCheck(
+            command=("CMD-SHELL", "curl -f http://localhost/ || exit 1"),
+            interval=30, timeout=5, retries=3, start_period=10,
+        ),
     )
     assert router.essential is False
+    assert router.depends_on == (ContainerDependency("nginx", "START"),)
     assert router.entry_point == ("sh", "-c")
     assert router.command == ("tail -F /var/log/nginx/access.log",)
     assert router.cpu == 0
@@ -154,11 +162,9 @@ def test_realistic_ecs_document_reports_ignored_fields_in_document_order():
         "containerDefinitions[0].portMappings[0].appProtocol",
         "containerDefinitions[0].mountPoints",
         # volumesFrom is [] and asks for nothing: not reported
-        "containerDefinitions[0].healthCheck",
         "containerDefinitions[0].logConfiguration",
         "containerDefinitions[0].linuxParameters.capabilities",
         "containerDefinitions[0].ulimits",
-        "containerDefinitions[1].dependsOn",
         "volumes",
         # placementConstraints is []: not reported
         "tags",
@@ -388,7 +394,9 @@ def test_every_known_top_level_and_container_field_is_accepted():
     container.update(name="app", image="busybox", cpu=1, memory=64, memoryReservation=32, command=["x"],
                      entryPoint=["x"], environment=[{"name": "A", "value": "b"}],
                      portMappings=[{"containerPort": 1}], dockerLabels={"a": "b"},
-                     linuxParameters={"initProcessEnabled": True})
+                     linuxParameters={"initProcessEnabled": True},
+                     healthCheck={"command": ["CMD", "true"]}, dependsOn=[], stopTimeout=30,
+                     restartPolicy={"enabled": False})
     top.update(family="f", networkMode="bridge", cpu="128", memory="64", containerDefinitions=[container])
     spec = parse_task_definition(top)
     ignored_top = {f for f in spec.ignored_fields if not f.startswith("containerDefinitions")}
@@ -401,6 +409,7 @@ def test_every_known_top_level_and_container_field_is_accepted():
     assert ignored_container == ECS_CONTAINER_DEFINITION_FIELDS - {
         "name", "image", "cpu", "memory", "memoryReservation", "essential", "command", "entryPoint",
         "environment", "portMappings", "workingDirectory", "dockerLabels", "linuxParameters",
+        "healthCheck", "dependsOn", "stopTimeout", "restartPolicy",
     }
 
 
@@ -547,7 +556,7 @@ REJECTIONS = [
     ("container-field-wrong-case", one(Image="busybox"), "containerDefinitions[0].Image", "did you mean 'image'"),
     ("ignored-top-level-wrong-type", doc(volumes={"name": "v"}), "volumes", "must be a list"),
     ("ignored-top-level-null", doc(tags=None), "tags", "must be a list, got null"),
-    ("ignored-container-wrong-type", one(healthCheck=["CMD", "true"]), "containerDefinitions[0].healthCheck", "must be an object"),
+    ("ignored-container-wrong-type", one(logConfiguration=["awslogs"]), "containerDefinitions[0].logConfiguration", "must be an object"),
     ("ignored-container-bool-wrong-type", one(privileged="false"), "containerDefinitions[0].privileged", "must be a boolean"),
     ("task-cpu-garbage", doc(cpu="lots"), "cpu", "got 'lots'"),
     ("task-cpu-zero", doc(cpu="0"), "cpu", "between 128 and 196608"),
@@ -662,3 +671,149 @@ def test_model_is_frozen_and_hashable():
     with pytest.raises(AttributeError):
         spec.containers[0].image = "other"  # type: ignore[misc]
     assert len({spec, parse_task_definition(NGINX_ECS_JSON)}) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# healthCheck, dependsOn, stopTimeout, restartPolicy (applied, with ECS's limits and defaults).
+
+HC = {"command": ["CMD-SHELL", "test -f /x/ok"]}
+
+
+def test_health_check_defaults_are_ecs():
+    (container,) = parse_task_definition(one(healthCheck=HC)).containers
+    assert container.health_check == HealthCheck(("CMD-SHELL", "test -f /x/ok"), interval=30, timeout=5,
+                                                 retries=3, start_period=0)
+    assert container.stop_timeout is None and container.restart_policy is None
+    assert container.depends_on == ()
+
+
+@pytest.mark.parametrize(
+    ("health_check", "want"),
+    [
+        ({"command": ["CMD", "/bin/true"], "interval": 5, "timeout": 2, "retries": 1, "startPeriod": 0},
+         HealthCheck(("CMD", "/bin/true"), 5, 2, 1, 0)),
+        ({"command": ["CMD-SHELL", "exit 0"], "interval": 300, "timeout": 60, "retries": 10, "startPeriod": 300},
+         HealthCheck(("CMD-SHELL", "exit 0"), 300, 60, 10, 300)),
+    ],
+    ids=["minimums", "maximums"],
+)
+def test_health_check_limits_are_accepted(health_check, want):
+    assert parse_task_definition(one(healthCheck=health_check)).containers[0].health_check == want
+
+
+def test_restart_policy_defaults_and_values():
+    spec = parse_task_definition(two({"restartPolicy": {"enabled": True}},
+                                     {"restartPolicy": {"enabled": False, "ignoredExitCodes": [0, 137],
+                                                        "restartAttemptPeriod": 60}}))
+    assert spec.containers[0].restart_policy == RestartPolicy(True, (), 300)
+    assert spec.containers[1].restart_policy == RestartPolicy(False, (0, 137), 60)
+    assert spec.ignored_fields == ()
+
+
+@pytest.mark.parametrize("timeout", [2, 30, 120], ids=["min", "typical", "max"])
+def test_stop_timeout(timeout):
+    assert parse_task_definition(one(stopTimeout=timeout)).containers[0].stop_timeout == timeout
+
+
+def test_depends_on_every_condition():
+    spec = parse_task_definition(doc(containerDefinitions=[
+        {"name": "db", "image": "busybox", "memory": 64, "healthCheck": HC},
+        {"name": "init", "image": "busybox", "memory": 64, "essential": False},
+        {"name": "migrate", "image": "busybox", "memory": 64, "essential": False},
+        {"name": "app", "image": "busybox", "memory": 64, "dependsOn": [
+            {"containerName": "db", "condition": "HEALTHY"},
+            {"containerName": "init", "condition": "COMPLETE"},
+            {"containerName": "migrate", "condition": "SUCCESS", },
+        ]},
+        {"name": "proxy", "image": "busybox", "memory": 64, "dependsOn": [
+            {"containerName": "app", "condition": "START"}]},
+    ]))
+    app, proxy = spec.containers[3:]
+    assert app.depends_on == (ContainerDependency("db", "HEALTHY"), ContainerDependency("init", "COMPLETE"),
+                              ContainerDependency("migrate", "SUCCESS"))
+    assert proxy.depends_on == (ContainerDependency("app", "START"),)
+
+
+def deps(*containers: dict) -> dict:
+    """A document of busybox containers (name, plus overrides)."""
+    return doc(containerDefinitions=[{"image": "busybox", "memory": 64, **c} for c in containers])
+
+
+C0 = "containerDefinitions[0]"
+C1 = "containerDefinitions[1]"
+FEATURE_REJECTIONS = [
+    ("hc-not-object", one(healthCheck=["CMD", "true"]), f"{C0}.healthCheck", "must be an object"),
+    ("hc-command-missing", one(healthCheck={"interval": 10}), f"{C0}.healthCheck.command", "is required"),
+    ("hc-command-string", one(healthCheck={"command": "curl x"}), f"{C0}.healthCheck.command", "must be a list"),
+    ("hc-command-empty", one(healthCheck={"command": []}), f"{C0}.healthCheck.command", "must start with CMD or CMD-SHELL, got an empty list"),
+    ("hc-command-no-kind", one(healthCheck={"command": ["curl", "-f", "x"]}), f"{C0}.healthCheck.command", "must start with CMD or CMD-SHELL, got 'curl'"),
+    ("hc-command-none", one(healthCheck={"command": ["NONE"]}), f"{C0}.healthCheck.command", "leave healthCheck out"),
+    ("hc-command-only-kind", one(healthCheck={"command": ["CMD-SHELL"]}), f"{C0}.healthCheck.command", "must give a command after CMD-SHELL"),
+    ("hc-command-blank", one(healthCheck={"command": ["CMD", " "]}), f"{C0}.healthCheck.command", "must give a command after CMD"),
+    ("hc-command-item-int", one(healthCheck={"command": ["CMD", 1]}), f"{C0}.healthCheck.command[1]", "must be a string, got 1"),
+    ("hc-interval-low", one(healthCheck={**HC, "interval": 4}), f"{C0}.healthCheck.interval", "between 5 and 300 seconds, got 4"),
+    ("hc-interval-high", one(healthCheck={**HC, "interval": 301}), f"{C0}.healthCheck.interval", "between 5 and 300"),
+    ("hc-interval-string", one(healthCheck={**HC, "interval": "30"}), f"{C0}.healthCheck.interval", "must be an integer"),
+    ("hc-timeout-low", one(healthCheck={**HC, "timeout": 1}), f"{C0}.healthCheck.timeout", "between 2 and 60 seconds, got 1"),
+    ("hc-timeout-high", one(healthCheck={**HC, "timeout": 61}), f"{C0}.healthCheck.timeout", "between 2 and 60"),
+    ("hc-retries-zero", one(healthCheck={**HC, "retries": 0}), f"{C0}.healthCheck.retries", "between 1 and 10, got 0"),
+    ("hc-retries-high", one(healthCheck={**HC, "retries": 11}), f"{C0}.healthCheck.retries", "between 1 and 10"),
+    ("hc-start-period-negative", one(healthCheck={**HC, "startPeriod": -1}), f"{C0}.healthCheck.startPeriod", "between 0 and 300"),
+    ("hc-start-period-high", one(healthCheck={**HC, "startPeriod": 301}), f"{C0}.healthCheck.startPeriod", "between 0 and 300"),
+    ("hc-unknown-key", one(healthCheck={**HC, "Retries": 3}), f"{C0}.healthCheck.Retries", "did you mean 'retries'"),
+    ("stop-timeout-low", one(stopTimeout=1), f"{C0}.stopTimeout", "between 2 and 120 seconds, got 1"),
+    ("stop-timeout-high", one(stopTimeout=121), f"{C0}.stopTimeout", "between 2 and 120"),
+    ("stop-timeout-string", one(stopTimeout="30"), f"{C0}.stopTimeout", "must be an integer"),
+    ("restart-not-object", one(restartPolicy=True), f"{C0}.restartPolicy", "must be an object"),
+    ("restart-enabled-missing", one(restartPolicy={"ignoredExitCodes": [0]}), f"{C0}.restartPolicy.enabled", "is required"),
+    ("restart-enabled-string", one(restartPolicy={"enabled": "true"}), f"{C0}.restartPolicy.enabled", "must be a boolean"),
+    ("restart-codes-not-list", one(restartPolicy={"enabled": True, "ignoredExitCodes": 0}), f"{C0}.restartPolicy.ignoredExitCodes", "must be a list"),
+    ("restart-code-string", one(restartPolicy={"enabled": True, "ignoredExitCodes": [0, "1"]}), f"{C0}.restartPolicy.ignoredExitCodes[1]", "must be an integer, got '1'"),
+    ("restart-too-many-codes", one(restartPolicy={"enabled": True, "ignoredExitCodes": list(range(51))}), f"{C0}.restartPolicy.ignoredExitCodes", "at most 50 exit codes, got 51"),
+    ("restart-period-low", one(restartPolicy={"enabled": True, "restartAttemptPeriod": 59}), f"{C0}.restartPolicy.restartAttemptPeriod", "between 60 and 1800 seconds, got 59"),
+    ("restart-period-high", one(restartPolicy={"enabled": True, "restartAttemptPeriod": 1801}), f"{C0}.restartPolicy.restartAttemptPeriod", "between 60 and 1800"),
+    ("restart-unknown-key", one(restartPolicy={"enabled": True, "maxRetries": 3}), f"{C0}.restartPolicy.maxRetries", "unknown field"),
+    ("depends-not-list", one(dependsOn={"containerName": "b"}), f"{C0}.dependsOn", "must be a list"),
+    ("depends-entry-string", one(dependsOn=["b"]), f"{C0}.dependsOn[0]", "must be an object"),
+    ("depends-name-missing", deps({"name": "a"}, {"name": "b", "dependsOn": [{"condition": "START"}]}), f"{C1}.dependsOn[0].containerName", "is required"),
+    ("depends-condition-missing", deps({"name": "a"}, {"name": "b", "dependsOn": [{"containerName": "a"}]}), f"{C1}.dependsOn[0].condition", "is required"),
+    ("depends-condition-unknown", deps({"name": "a"}, {"name": "b", "dependsOn": [{"containerName": "a", "condition": "RUNNING"}]}), f"{C1}.dependsOn[0].condition", "must be one of START, COMPLETE, SUCCESS, HEALTHY, got 'RUNNING'"),
+    ("depends-condition-lowercase", deps({"name": "a"}, {"name": "b", "dependsOn": [{"containerName": "a", "condition": "start"}]}), f"{C1}.dependsOn[0].condition", "must be one of"),
+    ("depends-unknown-key", deps({"name": "a"}, {"name": "b", "dependsOn": [{"containerName": "a", "condition": "START", "timeout": 5}]}), f"{C1}.dependsOn[0].timeout", "unknown field"),
+    ("depends-on-itself", deps({"name": "a", "dependsOn": [{"containerName": "a", "condition": "START"}]}), f"{C0}.dependsOn[0].containerName", "cannot depend on itself"),
+    ("depends-twice", deps({"name": "a"}, {"name": "b", "dependsOn": [{"containerName": "a", "condition": "START"}, {"containerName": "a", "condition": "HEALTHY"}]}), f"{C1}.dependsOn[1].containerName", "duplicate dependency on 'a'"),
+    ("depends-on-unknown", deps({"name": "a", "dependsOn": [{"containerName": "ghost", "condition": "START"}]}), f"{C0}.dependsOn[0].containerName", "no container named 'ghost'"),
+    ("complete-on-essential", deps({"name": "a"}, {"name": "b", "dependsOn": [{"containerName": "a", "condition": "COMPLETE"}]}), f"{C1}.dependsOn[0].condition", "COMPLETE cannot be used on an essential container ('a')"),
+    ("success-on-essential", deps({"name": "a"}, {"name": "b", "dependsOn": [{"containerName": "a", "condition": "SUCCESS"}]}), f"{C1}.dependsOn[0].condition", "SUCCESS cannot be used on an essential container"),
+    ("healthy-without-check", deps({"name": "a"}, {"name": "b", "dependsOn": [{"containerName": "a", "condition": "HEALTHY"}]}), f"{C1}.dependsOn[0].condition", "HEALTHY needs a healthCheck on container 'a'"),
+    ("cycle-of-two", deps({"name": "a", "dependsOn": [{"containerName": "b", "condition": "START"}]}, {"name": "b", "dependsOn": [{"containerName": "a", "condition": "START"}]}), f"{C1}.dependsOn[0]", "dependency cycle: a -> b -> a"),
+    ("cycle-of-three", deps({"name": "a", "dependsOn": [{"containerName": "c", "condition": "START"}]}, {"name": "b", "dependsOn": [{"containerName": "a", "condition": "START"}]}, {"name": "c", "dependsOn": [{"containerName": "b", "condition": "START"}]}), f"{C1}.dependsOn[0]", "dependency cycle: a -> c -> b -> a"),
+]
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "message"),
+    [r[1:] for r in FEATURE_REJECTIONS],
+    ids=[r[0] for r in FEATURE_REJECTIONS],
+)
+def test_feature_rejections_name_the_exact_path(document, path, message):
+    errors = errors_of(document)
+    assert errors[0].path == path, errors
+    assert message in errors[0].message, errors
+    assert len(errors) == 1, errors
+
+
+def test_dependency_on_an_invalid_container_reports_only_that_container():
+    errors = errors_of(deps({"name": "a", "cpu": -1}, {"name": "b", "dependsOn": [{"containerName": "a", "condition": "START"}]}))
+    assert [e.path for e in errors] == [f"{C0}.cpu"]
+
+
+def test_diamond_dependencies_are_not_a_cycle():
+    spec = parse_task_definition(deps(
+        {"name": "base"},
+        {"name": "left", "dependsOn": [{"containerName": "base", "condition": "START"}]},
+        {"name": "right", "dependsOn": [{"containerName": "base", "condition": "START"}]},
+        {"name": "top", "dependsOn": [{"containerName": "left", "condition": "START"},
+                                      {"containerName": "right", "condition": "START"}]},
+    ))
+    assert len(spec.containers[3].depends_on) == 2
