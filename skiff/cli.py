@@ -288,11 +288,16 @@ def controlplane() -> None:
 @click.option("--etcd", default="127.0.0.1:2379", show_default=True,
               help="etcd endpoints, comma-separated host:port.")
 @click.option("--listen", default=DEFAULT_ENDPOINT, show_default=True)
-def controlplane_serve(etcd: str, listen: str) -> None:
+@click.option("--session-timeout", type=float, default=15.0, show_default=True,
+              help="Seconds without a heartbeat before an agent counts as disconnected.")
+@click.option("--lost-after", type=float, default=30.0, show_default=True,
+              help="Seconds an agent may stay disconnected before its service tasks are "
+                   "replaced elsewhere.")
+def controlplane_serve(etcd: str, listen: str, session_timeout: float, lost_after: float) -> None:
     """Serve the control-plane and agent APIs (state in etcd)."""
     from controlplane.server import serve
 
-    serve(etcd, listen)
+    serve(etcd, listen, session_timeout, lost_after)
 
 
 @cli.group()
@@ -313,9 +318,11 @@ def agent() -> None:
 @click.option("--pull", "pull_behavior", type=click.Choice(["default", "prefer-cached", "once"]),
               default="default", show_default=True,
               help="Image pull behaviour (as ECS_IMAGE_PULL_BEHAVIOR).")
+@click.option("--heartbeat-interval", type=float, default=3.0, show_default=True)
 @click.pass_obj
 def agent_serve(api: Api, endpoint: str | None, name: str, state_dir: Path, cluster: str,
-                reserved_memory: int, stop_timeout: float, pull_behavior: str) -> None:
+                reserved_memory: int, stop_timeout: float, pull_behavior: str,
+                heartbeat_interval: float) -> None:
     """Register this machine as a container instance and run its tasks with Docker."""
     import signal
 
@@ -324,6 +331,7 @@ def agent_serve(api: Api, endpoint: str | None, name: str, state_dir: Path, clus
 
     config = AgentConfig(endpoint=endpoint or api.endpoint, cluster=cluster, name=name,
                          state_dir=state_dir, reserved_memory=reserved_memory,
+                         heartbeat_interval=heartbeat_interval,
                          engine=EngineConfig(stop_timeout=stop_timeout, pull_behavior=pull_behavior))
     node_agent = Agent(config)
     signal.signal(signal.SIGTERM, lambda *_: node_agent.stop())

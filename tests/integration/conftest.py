@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -20,12 +21,22 @@ class Stack:
     registry_address: str
     controlplane: Component
     endpoint: str
-    agent: Component
+    agents: list[Component]
     client: Client
     image: str  # busybox, pushed to the stack's registry
+    base: Path  # logs and state
+
+    @property
+    def agent(self) -> Component:
+        return self.agents[0]
+
+    def start_agent(self, n: int) -> Component:
+        """Start (again) agent number n, with its own state dir: a container instance."""
+        return start_agent(self.endpoint, self.base / f"agent-{n}", self.base,
+                           name=f"{self.client.cluster}-agent-{n}", cluster=self.client.cluster)
 
     def logs(self) -> str:
-        return "\n".join(f"--- {c.name}\n{c.log()}" for c in (self.controlplane, self.agent))
+        return "\n".join(f"--- {c.name}\n{c.log()}" for c in [self.controlplane, *self.agents])
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +47,17 @@ def stack(etcd_endpoint, docker_engine, tmp_path_factory, request):
     controlplane, endpoint = start_controlplane(etcd_endpoint, base)
     client = Client(endpoint, cluster)
     client.api.CreateCluster(pb.CreateClusterRequest(cluster_name=cluster), timeout=10)
-    agent = start_agent(endpoint, base / "agent", base, name=f"{cluster}-agent", cluster=cluster)
     image = f"{registry_address}/skiff-test/busybox:1"
     build_busybox_image(image)
     docker_cli("push", image)
-    docker_cli("rmi", image)  # the agent must pull it from the registry
-    client.wait_connected()
-    s = Stack(etcd_endpoint, registry, registry_address, controlplane, endpoint, agent, client, image)
+    docker_cli("rmi", image)  # the agents must pull it from the registry
+    s = Stack(etcd_endpoint, registry, registry_address, controlplane, endpoint, [], client, image,
+              base)
+    # A test module sets AGENTS = n for n container instances sharing the local Docker engine.
+    s.agents = [s.start_agent(n) for n in range(1, getattr(request.module, "AGENTS", 1) + 1)]
+    client.wait_connected(count=len(s.agents))
     yield s
-    for component in (agent, controlplane, registry):
+    for component in (*s.agents, controlplane, registry):
         component.stop()
     client.close()
     # Containers this stack's agent made (tasks that ended are left stopped, as in ECS).

@@ -58,7 +58,9 @@ def start_registry(data: Path, log_dir: Path) -> tuple[Component, str]:
 def start_controlplane(etcd: str, log_dir: Path, port: int | None = None) -> tuple[Component, str]:
     port = port or free_port()
     endpoint = f"127.0.0.1:{port}"
-    cp = Component("controlplane", ["controlplane", "serve", "--etcd", etcd, "--listen", endpoint],
+    # Short timeouts so that tests about lost agents finish quickly.
+    cp = Component("controlplane", ["controlplane", "serve", "--etcd", etcd, "--listen", endpoint,
+                                    "--session-timeout", "3", "--lost-after", "3"],
                    log_dir).start()
     wait_until(lambda: port_open("127.0.0.1", port), 30, message="control plane")
     return cp, endpoint
@@ -67,7 +69,8 @@ def start_controlplane(etcd: str, log_dir: Path, port: int | None = None) -> tup
 def start_agent(endpoint: str, state_dir: Path, log_dir: Path, name: str = "agent-1",
                 cluster: str = "default") -> Component:
     return Component(name, ["agent", "serve", "--endpoint", endpoint, "--state-dir", str(state_dir),
-                            "--name", name, "--cluster", cluster, "--stop-timeout", "5"],
+                            "--name", name, "--cluster", cluster, "--stop-timeout", "5",
+                            "--heartbeat-interval", "1"],
                      log_dir).start()
 
 
@@ -108,9 +111,25 @@ class Client:
         return list(self.api.DescribeContainerInstances(pb.DescribeContainerInstancesRequest(
             cluster=self.cluster, container_instances=arns), timeout=10).container_instances)
 
-    def wait_connected(self, timeout: float = 30) -> types_pb2.ContainerInstance:
-        return wait_until(lambda: next((i for i in self.instances() if i.agent_connected), None),
-                          timeout, interval=0.2, message="a connected agent")
+    def wait_connected(self, timeout: float = 30, count: int = 1) -> types_pb2.ContainerInstance:
+        """The first connected instance, once `count` instances are connected."""
+        def connected():
+            found = [i for i in self.instances() if i.agent_connected]
+            return len(found) >= count and found[0]
+
+        return wait_until(connected, timeout, interval=0.2, message=f"{count} connected agent(s)")
+
+    def tasks(self, desired: str = "RUNNING") -> list[types_pb2.Task]:
+        arns = self.api.ListTasks(pb.ListTasksRequest(cluster=self.cluster, desired_status=desired),
+                                  timeout=10).task_arns
+        if not arns:
+            return []
+        return list(self.api.DescribeTasks(pb.DescribeTasksRequest(cluster=self.cluster, tasks=arns),
+                                           timeout=10).tasks)
+
+    def service(self, name: str) -> pb.Service:
+        return self.api.DescribeServices(pb.DescribeServicesRequest(
+            cluster=self.cluster, services=[name]), timeout=10).services[0]
 
     def close(self) -> None:
         self.channel.close()

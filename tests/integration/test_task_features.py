@@ -1,5 +1,6 @@
 """dependsOn, restartPolicy, healthCheck and stopTimeout on the real dockerd, through the task
 engine and the Docker runtime directly (no control plane): what ECS users see of these fields.
+One last test takes the whole path (API, control plane, agent process) to check the wiring.
 
 Every test gets its own container-instance id; the fixture removes that instance's containers.
 Health checks and restart periods are far shorter than ECS allows (the engine does not enforce
@@ -8,6 +9,7 @@ the task definition's limits; `controlplane.taskdef` does), so the whole module 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -19,7 +21,7 @@ import pytest
 from agent.engine import (ContainerPlan, Dependency, EngineConfig, HealthStatus, RestartPolicy,
                           TaskEngine, TaskPlan, TaskReport)
 from agent.runtime import ContainerSpec, DockerRuntime, HealthCheck, docker_container_name
-from skiff.images import build_busybox_image
+from skiff.images import build_busybox_image, docker_cli
 from skiff.services import wait_until
 from skiffcore.status import TaskStatus
 
@@ -192,3 +194,33 @@ def test_stop_timeout_is_honoured(harness: Harness):
     elapsed = time.monotonic() - started
     assert 1.5 <= elapsed < 10, elapsed  # the container's 2 s, not the agent's 30 s
     assert stopped.containers[0].exit_code == 137  # SIGKILL
+
+
+def test_the_whole_path_applies_the_task_definition(stack):
+    """Registered through the API, sent by the control plane, applied by a separate agent
+    process: the health check and stop timeout are Docker's, and dependsOn orders the start."""
+    client = stack.client
+    td = client.register(json.dumps({"family": "features-path", "containerDefinitions": [
+        {"name": "db", "image": stack.image, "memory": 32, "essential": False,
+         "entryPoint": ["sh", "-c"], "command": ["mkdir -p /x && touch /x/ok && exec sleep 600"],
+         "linuxParameters": {"initProcessEnabled": True},
+         "healthCheck": {"command": ["CMD-SHELL", "test -f /x/ok"], "interval": 5, "retries": 1}},
+        {"name": "app", "image": stack.image, "memory": 32, "stopTimeout": 3,
+         "command": ["sleep", "600"], "linuxParameters": {"initProcessEnabled": True},
+         "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}]},
+    ]}))
+    assert list(td.ignored_fields) == []
+    task_id = client.run(f"{td.family}:{td.revision}").tasks[0].task_id
+    running = client.wait_status(task_id, "RUNNING", timeout=40)
+    ids = {c.name: c.runtime_id for c in running.containers}
+    db, app = (json.loads(docker_cli("inspect", ids[n]).stdout)[0] for n in ("db", "app"))
+    assert db["Config"]["Healthcheck"] == {"Test": ["CMD-SHELL", "test -f /x/ok"],
+                                           "Interval": 5_000_000_000, "Timeout": 5_000_000_000,
+                                           "Retries": 1}
+    assert db["State"]["Health"]["Status"] == "healthy"
+    assert app["Config"]["StopTimeout"] == 3
+    # Docker runs the first check one interval after the start: app waited for it.
+    waited = at(app["State"]["StartedAt"]) - at(db["State"]["StartedAt"])
+    assert waited.total_seconds() >= 4.5
+    client.stop(task_id, "done")
+    client.wait_status(task_id, "STOPPED", timeout=30)
