@@ -37,6 +37,7 @@ DEFAULT_CLUSTER = "default"
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 INSTANCE_ID = CLUSTER_NAME  # ids become etcd key segments: no "/"
 MAX_RUN_COUNT = 10
+MAX_BATCH_TASKS = 60  # tasks placed in one transaction (etcd allows 128 operations)
 
 T = TypeVar("T")
 
@@ -58,6 +59,23 @@ class ContainerReport:
     reason: str = ""
     network_bindings: tuple[dict[str, Any], ...] = ()
     runtime_id: str = ""
+
+
+@dataclass
+class _PlacementJob:
+    """One place() call waiting to be scheduled, possibly in another caller's batch."""
+
+    cluster: str
+    record: TaskDefinitionRecord
+    spec: TaskDefinitionSpec
+    requests: list[TaskRequest]
+    group: str
+    started_by: str
+    fence: dict[str, int]
+    tasks: list[TaskRecord] = dataclasses.field(default_factory=list)
+    failures: list[Failure] = dataclasses.field(default_factory=list)
+    error: Exception | None = None
+    done: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +117,8 @@ class ControlPlaneService:
         # One placement at a time per process: concurrent RunTasks here would only conflict
         # on the same instances. Other replicas are kept honest by the transaction.
         self._placement = threading.Lock()
+        self._pending: list[_PlacementJob] = []  # place() calls waiting for the lock
+        self._pending_lock = threading.Lock()
         # (cluster, instance id) -> ((version, connected), InstanceSnapshot): a cache, rebuilt
         # per instance when its record changes, so placing costs O(changed instances).
         self._snapshots: dict[tuple[str, str], tuple[tuple[int, bool], InstanceSnapshot]] = {}
@@ -303,7 +323,11 @@ class ControlPlaneService:
               targets: tuple[str, ...] | None = None, fence: dict[str, int] | None = None
               ) -> tuple[list[TaskRecord], list[Failure]]:
         """Schedule `count` tasks of `record` against the current snapshot and commit the tasks
-        with their reservations in one transaction (plus `fence` for leader-only callers)."""
+        with their reservations in one transaction (plus `fence` for leader-only callers).
+
+        Concurrent calls are placed together (group commit): whoever holds the placement lock
+        schedules every waiting call of the same cluster in one pass and one transaction, so
+        the scheduler's set-up and etcd's round trip are paid once per batch, not per call."""
         spec = self.spec(record.arn)
         group = group or f"family:{spec.family}"
         dynamic_ports = sum(1 for c in spec.containers for p in c.port_mappings
@@ -312,42 +336,77 @@ class ControlPlaneService:
                                 tuple(spec.fixed_host_ports), group, tuple(constraints),
                                 tuple(strategies), dynamic_ports, targets)
                     for _ in range(count)]
+        job = _PlacementJob(cluster, record, spec, requests, group, started_by, dict(fence or {}))
+        with self._pending_lock:
+            self._pending.append(job)
+        with self._placement:
+            if not job.done:
+                self._place_batch(self._take_batch(job))
+        if job.error is not None:
+            raise job.error
+        for task in job.tasks:
+            log.info("task %s (%s) placed on %s", task.task_id, record.arn, task.instance_id)
+        return job.tasks, job.failures
 
-        def attempt() -> tuple[list[TaskRecord], list[Failure]]:
+    def _take_batch(self, job: "_PlacementJob") -> list["_PlacementJob"]:
+        """`job` and the waiting jobs it can share a transaction with (etcd caps a transaction
+        at 128 operations: a task and its instance are two)."""
+        with self._pending_lock:
+            batch, size = [], 0
+            for other in list(self._pending):
+                if other is job or (other.cluster == job.cluster and other.fence == job.fence
+                                    and size + len(other.requests) <= MAX_BATCH_TASKS):
+                    batch.append(other)
+                    size += len(other.requests)
+                    self._pending.remove(other)
+            return batch
+
+    def _place_batch(self, jobs: list["_PlacementJob"]) -> None:
+        cluster, fence = jobs[0].cluster, jobs[0].fence
+        owner = {r.task_id: job for job in jobs for r in job.requests}
+        requests = [r for job in jobs for r in job.requests]
+
+        def attempt() -> None:
             instances = self.view.instances(cluster)
             plan = schedule(self.cluster_snapshot(cluster), requests)
             by_id = {r.task_id: r for r in requests}
             now = self.now_ms()
-            tasks, puts, expect = [], {}, dict(fence or {})
+            placed: dict[str, list[TaskRecord]] = {id(job): [] for job in jobs}
+            puts, expect = {}, dict(fence)
             for placement in plan.placements:
-                request = by_id[placement.task_id]
+                request, job = by_id[placement.task_id], owner[placement.task_id]
                 task = TaskRecord(
-                    request.task_id, cluster, record.arn, placement.instance_id, request.cpu,
+                    request.task_id, cluster, job.record.arn, placement.instance_id, request.cpu,
                     request.memory, [ContainerRecord(c.name, c.image, c.essential, c.cpu,
                                                      c.memory or 0, c.memory_reservation or 0)
-                                     for c in spec.containers],
-                    group=group, started_by=started_by, created_at_ms=now)
+                                     for c in job.spec.containers],
+                    group=job.group, started_by=job.started_by, created_at_ms=now)
                 instance = instances[placement.instance_id] = _writable(instances[placement.instance_id])
                 instance.reservations[task.task_id] = Reservation(
                     request.cpu, request.memory, [f"{p}/{proto}" for p, proto in request.fixed_ports],
-                    group, request.dynamic_ports)
+                    job.group, request.dynamic_ports)
                 key = Keys.task(cluster, task.task_id)
                 puts[key], expect[key] = task.encode(), ABSENT
-                tasks.append(task)
+                placed[id(job)].append(task)
             for instance_id in {p.instance_id for p in plan.placements}:
                 instance = instances[instance_id]
                 key = Keys.instance(cluster, instance_id)
                 puts[key], expect[key] = instance.encode(), instance.version
             if puts:
                 self._commit(puts=puts, expect=expect)
-            failures = [Failure(record.arn, r.reason, r.detail) for r in plan.rejections]
-            return tasks, failures
+            for job in jobs:
+                job.tasks = placed[id(job)]
+                job.failures = [Failure(job.record.arn, r.reason, r.detail)
+                                for r in plan.rejections if owner[r.task_id] is job]
 
-        with self._placement:
-            tasks, failures = self._retry(attempt)
-        for task in tasks:
-            log.info("task %s (%s) placed on %s", task.task_id, record.arn, task.instance_id)
-        return tasks, failures
+        try:
+            self._retry(attempt)
+        except Exception as exc:  # every caller of the batch hears about it
+            for job in jobs:
+                job.error = exc
+        finally:
+            for job in jobs:
+                job.done = True
 
     def _instance_snapshot(self, record: ContainerInstanceRecord, connected: bool
                            ) -> InstanceSnapshot:

@@ -1,9 +1,12 @@
 """Skiff's bundled OCI registry: an OCI Distribution Spec v1.1 registry, standard library only.
 
 Agents pull task images from it with plain `docker pull`; users push with `docker push`.
-Thin HTTP handlers (`registry.http`) sit over content-addressed filesystem storage
-(`registry.storage`, on-disk layout drawn in its docstring); errors are OCI error codes
-(`registry.errors`). It imports no other Skiff package.
+Thin HTTP handlers (`registry.http`) over a lean HTTP/1.1 server (`registry.wire`) sit over
+content-addressed filesystem storage (`registry.storage`, on-disk layout drawn in its
+docstring); errors are OCI error codes (`registry.errors`); who may do what is
+`registry.auth`; `registry.gc` collects garbage and `registry.lifecycle` expires images by
+ECR-style rules; `registry.client` is a small client for the admin API. It imports no other
+Skiff package.
 
     from registry import RegistryServer
     server = RegistryServer("/var/lib/skiff/registry", port=0).start()

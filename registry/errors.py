@@ -7,6 +7,14 @@ Storage and handlers raise `RegistryError("BLOB_UNKNOWN", ...)`; only the HTTP e
 
 The codes and their statuses follow the OCI Distribution Spec v1.1 and, where the spec leaves
 the status open, distribution/distribution (MANIFEST_BLOB_UNKNOWN is 400, UNSUPPORTED is 405).
+A few codes at the end of the table belong to Skiff's admin API (ECR-style repository
+management) and never appear on an OCI route.
+
+Decisions where the spec allows a choice:
+
+- tag deletion is supported (`DELETE /v2/<name>/manifests/<tag>` answers 202);
+- pushing an existing tag to an immutable repository is DENIED (403) with a message saying so;
+- a manifest over 4 MiB is SIZE_INVALID with status 413 (the spec's "Payload Too Large").
 """
 
 from __future__ import annotations
@@ -44,6 +52,10 @@ ERROR_CODES: dict[str, ErrorCode] = {c.code: c for c in (
     ErrorCode("TOOMANYREQUESTS", 429, "too many requests"),
     # Not in the spec's table: what a 500 carries (as distribution does).
     ErrorCode("UNKNOWN", 500, "unknown error"),
+    # Skiff's admin API (/skiff/v1/...) only, never on an OCI (/v2/) route.
+    ErrorCode("REPOSITORY_EXISTS", 409, "repository already exists"),
+    ErrorCode("REPOSITORY_NOT_EMPTY", 409, "repository is not empty"),
+    ErrorCode("INVALID_PARAMETER", 400, "invalid parameter"),
 )}
 
 

@@ -20,6 +20,7 @@ from skiff import ecs_json
 from skiff.clikit import DEFAULT_ENDPOINT, Api, api_command, fail, print_json, print_table
 from skiff.placement_commands import (add_placement_commands, constraint_messages,
                                       strategy_messages, with_placement)
+from skiff.registry_commands import add_registry_commands
 from skiff.service_commands import service
 from skiffapi.v1 import controlplane_pb2 as pb
 
@@ -346,18 +347,6 @@ def registry() -> None:
     """The bundled OCI registry."""
 
 
-@registry.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=5000, show_default=True)
-@click.option("--data", type=click.Path(path_type=Path), default=Path("/var/lib/skiff/registry"),
-              show_default=True)
-def registry_serve(host: str, port: int, data: Path) -> None:
-    """Serve the registry (OCI Distribution API) in the foreground."""
-    from registry.server import RegistryServer
-
-    RegistryServer(data, host, port).serve_forever()
-
-
 # -- the single-machine stack --------------------------------------------------------------
 
 def default_state_dir() -> Path:
@@ -402,6 +391,7 @@ def down(api: Api, state_dir: Path | None) -> None:
 
 
 add_placement_commands(cli, task, node)
+add_registry_commands(cli, registry)
 cli.add_command(service)
 
 

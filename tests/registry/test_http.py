@@ -242,7 +242,8 @@ def test_tags_list_is_sorted(client: Client) -> None:
                               {"Content-Type": DOCKER_MANIFEST}).status == 201
     reply = client.request("GET", "/v2/team/app/tags/list")
     assert reply.status == 200
-    assert reply.json() == {"name": "team/app", "tags": ["10", "2", "Beta", "alpha", "zeta"]}
+    # The spec's "lexical order (i.e. case-insensitive alphanumeric order)".
+    assert reply.json() == {"name": "team/app", "tags": ["10", "2", "alpha", "Beta", "zeta"]}
     unknown = client.request("GET", "/v2/nobody/tags/list")
     assert unknown.status == 404 and unknown.error_code() == "NAME_UNKNOWN"
 
@@ -270,7 +271,7 @@ def test_unknown_routes_and_methods(client: Client) -> None:
         assert reply.status == 404 and reply.error_code() == "UNSUPPORTED", path
     reply = client.request("POST", "/v2/app/manifests/v1")
     assert reply.status == 405 and reply.error_code() == "UNSUPPORTED"
-    assert reply.headers["Allow"] == "GET, HEAD, PUT"
+    assert reply.headers["Allow"] == "DELETE, GET, HEAD, PUT"
 
 
 def test_byte_ranges(client: Client) -> None:
