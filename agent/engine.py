@@ -10,9 +10,9 @@ The container features of a task definition, as ECS defines them:
 
 * `dependsOn`: a created container starts only once each of its dependencies holds (START: the
   dependency started; COMPLETE: it exited; SUCCESS: it exited 0; HEALTHY: its health check
-  passed). One that never can (SUCCESS but exited non-zero, HEALTHY but exited) stops the task,
-  as does waiting longer than `EngineConfig.start_timeout` (ECS_CONTAINER_START_TIMEOUT). On
-  stop, dependents are stopped before the containers they depend on.
+  passed). One that never can (SUCCESS but exited non-zero, HEALTHY but exited) stops the task;
+  otherwise it waits, however long (as ECS without a `startTimeout`, which Skiff does not apply
+  yet). On stop, dependents are stopped before the containers they depend on.
 * `restartPolicy`: an exited container is started again in place (`should_restart`), and then
   does not stop the task even when it is essential.
 * `healthCheck`: Docker runs it; containers report ECS's `healthStatus`, the task reports
@@ -273,8 +273,7 @@ class EngineConfig:
     poll_interval: float = 0.5           # how often a worker looks at its containers
     pull_behavior: str = "default"       # default: always pull | prefer-cached | once
     retry_delay: float = 2.0             # after a runtime error
-    start_timeout: float = 180.0         # retriable errors before RUNNING give up after this,
-                                         # and so does waiting for dependencies (ECS default)
+    start_timeout: float = 180.0         # retriable errors before RUNNING give up after this
 
 
 class _DockerAway(Exception):
@@ -300,7 +299,6 @@ class TaskWorker(threading.Thread):
         self._failure: str = ""  # why the task could not start (pull/create/dependency errors)
         self._reported_view: tuple = ()
         self._retrying_since: float | None = None
-        self._blocked_since: float | None = None  # since when a container waits for dependencies
         self._step = ""  # ECS's name for the error of the step in progress
         self._health: dict[str, HealthStatus] = {}  # last seen while running (Docker's health
         # of a stopped container is always "unhealthy", which says nothing)
@@ -370,31 +368,14 @@ class TaskWorker(threading.Thread):
         self._failure = f"{self._step}: {exc}"
 
     def _check_dependencies(self, observed: list[Observed]) -> None:
-        """Fail the task when a created container can never start, or has waited for its
-        dependencies longer than start_timeout (ECS_CONTAINER_START_TIMEOUT)."""
+        """Fail the task (TaskFailedToStart, with the reason) when a created container can
+        never start because a dependency can no longer hold."""
         if self._failure or self._desired() == TaskStatus.STOPPED:
             return
         reason = dependency_failure(observed)
         if reason:
             log.error("task %s: %s", self.plan.task_id, reason)
             self._failure = reason
-            return
-        by_name = {c.name: c for c in observed}
-        blocked = [c for c in observed
-                   if c.phase == ContainerPhase.CREATED and not startable(c, by_name)]
-        if not blocked:
-            self._blocked_since = None
-            return
-        now = time.monotonic()
-        if self._blocked_since is None:
-            self._blocked_since = now
-        elif now - self._blocked_since > self.config.start_timeout:
-            container = blocked[0]
-            waiting = [f"{d.container_name} ({d.condition})" for d in container.depends_on
-                       if resolve(d, by_name.get(d.container_name))[0] != Resolution.MET]
-            self._failure = (f"DependencyError: container {container.name} waited more than "
-                             f"{self.config.start_timeout:g}s for {', '.join(waiting)}")
-            log.error("task %s: %s", self.plan.task_id, self._failure)
 
     def _desired(self) -> TaskStatus:
         return TaskStatus.STOPPED if self._failure else self.plan.desired

@@ -196,20 +196,7 @@ class Agent:
         raise grpc.RpcError("assignment stream ended")
 
     def _plan(self, assignment: agent_pb2.TaskAssignment) -> TaskPlan:
-        containers = tuple(
-            ContainerPlan(c.name, c.essential, container_spec(
-                assignment.task_id, self.config.cluster, self.instance_id, assignment.network_mode,
-                c.name, c.image, c.cpu, c.memory, c.memory_reservation, list(c.command),
-                list(c.entry_point), [(e.name, e.value) for e in c.environment],
-                [(p.container_port, p.host_port, p.protocol) for p in c.port_mappings],
-                c.working_directory, [(l.name, l.value) for l in c.docker_labels],
-                c.init_process_enabled, healthcheck=_health_check(c),
-                stop_timeout=c.stop_timeout or None),
-                depends_on=tuple(Dependency(d.container_name, d.condition) for d in c.depends_on),
-                restart_policy=_restart_policy(c))
-            for c in assignment.containers)
-        return TaskPlan(assignment.task_id, TaskStatus(assignment.desired_status), containers,
-                        TaskStatus(assignment.last_status or TaskStatus.PENDING))
+        return task_plan(assignment, self.config.cluster, self.instance_id)
 
     # -- reports -------------------------------------------------------------------------
 
@@ -261,6 +248,24 @@ class Agent:
         for failure in response.failures:  # the control plane will never take these: drop them
             log.warning("report for task %s refused: %s", failure.arn, failure.detail)
         return True
+
+
+def task_plan(assignment: agent_pb2.TaskAssignment, cluster: str, instance_id: str) -> TaskPlan:
+    """An assignment from the control plane as the engine's plan (protobuf stops here)."""
+    containers = tuple(
+        ContainerPlan(c.name, c.essential, container_spec(
+            assignment.task_id, cluster, instance_id, assignment.network_mode,
+            c.name, c.image, c.cpu, c.memory, c.memory_reservation, list(c.command),
+            list(c.entry_point), [(e.name, e.value) for e in c.environment],
+            [(p.container_port, p.host_port, p.protocol) for p in c.port_mappings],
+            c.working_directory, [(l.name, l.value) for l in c.docker_labels],
+            c.init_process_enabled, healthcheck=_health_check(c),
+            stop_timeout=c.stop_timeout or None),
+            depends_on=tuple(Dependency(d.container_name, d.condition) for d in c.depends_on),
+            restart_policy=_restart_policy(c))
+        for c in assignment.containers)
+    return TaskPlan(assignment.task_id, TaskStatus(assignment.desired_status), containers,
+                    TaskStatus(assignment.last_status or TaskStatus.PENDING))
 
 
 def _health_check(container: agent_pb2.ContainerAssignment) -> HealthCheck | None:

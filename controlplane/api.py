@@ -297,5 +297,6 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         failures = self.service.report_task_states(request.cluster, request.instance_id, [
             TaskStateReport(r.task_id, _status(r.status, "reports.status"),
                             tuple(convert.container_report(c) for c in r.containers),
-                            r.stop_code, r.stopped_reason) for r in request.reports])
+                            r.stop_code, r.stopped_reason, convert.health_name(r.health_status))
+            for r in request.reports])
         return agent_pb2.ReportTaskStatesResponse(failures=[convert.failure_pb(f) for f in failures])

@@ -195,11 +195,10 @@ DEFAULT_SPREAD = [{"type": "spread", "field": "instanceId"}]
 
 
 def _task_view(task: TaskRecord, instance, lost: set[str], spec) -> TaskView:
-    has_check = any(getattr(c, "health_check", None) is not None and c.essential
-                    for c in spec.containers)
+    has_check = any(c.health_check is not None and c.essential for c in spec.containers)
     return TaskView(
         task.task_id, task.started_by, task.instance_id, task.status, task.desired,
         task.started_at_ms, task.stopped_at_ms, task.stop_code,
-        getattr(task, "health_status", "UNKNOWN") or "UNKNOWN", has_check,
+        task.health_status or "UNKNOWN", has_check,
         instance_draining=instance is not None and instance.status == "DRAINING",
         instance_lost=task.instance_id in lost)

@@ -60,13 +60,14 @@ def task_pb(task: TaskRecord, instance_arn: str = "") -> types_pb2.Task:
         memory=task.memory, group=task.group, started_by=task.started_by, launch_type="EC2",
         created_at_ms=task.created_at_ms, started_at_ms=task.started_at_ms,
         stopping_at_ms=task.stopping_at_ms, stopped_at_ms=task.stopped_at_ms,
-        version=task.version)
+        version=task.version, health_status=health_value(task.health_status))
     for c in task.containers:
         container = message.containers.add(
             container_arn=f"{ARN_PREFIX}:container/{task.cluster}/{task.task_id}/{c.name}",
             name=c.name, image=c.image, runtime_id=c.runtime_id,
             last_status=int(TaskStatus[c.last_status]), reason=c.reason, essential=c.essential,
-            cpu=c.cpu, memory=c.memory, memory_reservation=c.memory_reservation)
+            cpu=c.cpu, memory=c.memory, memory_reservation=c.memory_reservation,
+            health_status=health_value(c.health_status), restart_count=c.restart_count)
         if c.exit_code is not None:
             container.exit_code = c.exit_code
         container.network_bindings.extend(binding_pb(b) for b in c.network_bindings)
@@ -148,7 +149,20 @@ def container_report(report: agent_pb2.ContainerReport) -> ContainerReport:
         name=report.name, status=status,
         exit_code=report.exit_code if report.HasField("exit_code") else None,
         reason=report.reason, runtime_id=report.runtime_id,
-        network_bindings=tuple(binding_dict(b) for b in report.network_bindings))
+        network_bindings=tuple(binding_dict(b) for b in report.network_bindings),
+        health_status=health_name(report.health_status), restart_count=report.restart_count)
+
+
+def health_name(value: int) -> str:
+    """HEALTH_STATUS_HEALTHY -> HEALTHY (an unknown number reads as UNKNOWN)."""
+    try:
+        return types_pb2.HealthStatus.Name(value).removeprefix("HEALTH_STATUS_")
+    except ValueError:
+        return "UNKNOWN"
+
+
+def health_value(name: str) -> int:
+    return types_pb2.HealthStatus.Value("HEALTH_STATUS_" + (name or "UNKNOWN"))
 
 
 def placement_constraints_json(messages) -> list[dict]:

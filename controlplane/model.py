@@ -104,6 +104,8 @@ class ContainerRecord:
     reason: str = ""
     network_bindings: list[dict[str, Any]] = field(default_factory=list)
     runtime_id: str = ""
+    health_status: str = "UNKNOWN"
+    restart_count: int = 0
 
 
 @dataclass
@@ -125,6 +127,7 @@ class TaskRecord(Record):
     started_at_ms: int = 0
     stopping_at_ms: int = 0
     stopped_at_ms: int = 0
+    health_status: str = "UNKNOWN"  # of the essential containers with health checks (ECS)
     version: int = 0
 
     @classmethod

@@ -59,6 +59,8 @@ class ContainerReport:
     reason: str = ""
     network_bindings: tuple[dict[str, Any], ...] = ()
     runtime_id: str = ""
+    health_status: str = "UNKNOWN"  # HEALTHY | UNHEALTHY | UNKNOWN
+    restart_count: int = 0
 
 
 @dataclass
@@ -87,6 +89,7 @@ class TaskStateReport:
     containers: tuple[ContainerReport, ...] = ()
     stop_code: str = ""
     stopped_reason: str = ""
+    health_status: str = "UNKNOWN"
 
 
 @dataclass(frozen=True)
@@ -728,6 +731,10 @@ def _apply_report(task: TaskRecord, report: TaskStateReport, now: int) -> None:
         container.reason = seen.reason or container.reason
         container.network_bindings = list(seen.network_bindings) or container.network_bindings
         container.runtime_id = seen.runtime_id or container.runtime_id
+        container.health_status = seen.health_status
+        # The agent counts from 0 again after it restarts: keep the highest count seen.
+        container.restart_count = max(container.restart_count, seen.restart_count)
+    task.health_status = report.health_status
     new_status = advance(task.status, report.status)
     task.last_status = new_status.name
     if report.status == TaskStatus.RUNNING and not task.started_at_ms:

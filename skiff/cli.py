@@ -207,6 +207,7 @@ def _print_task(t) -> None:
               ("cluster", t.cluster), ("instance", t.container_instance_id),
               ("last status", ecs_json.status_name(t.last_status)),
               ("desired status", ecs_json.status_name(t.desired_status)),
+              ("health", ecs_json.health(t.health_status)),
               ("cpu / memory", f"{t.cpu} / {t.memory} MiB"), ("group", t.group),
               ("created", ecs_json.timestamp(t.created_at_ms)),
               ("started", ecs_json.timestamp(t.started_at_ms)),
@@ -216,8 +217,9 @@ def _print_task(t) -> None:
         if value:
             click.echo(f"{name + ':':16} {value}")
     click.echo()
-    print_table(["CONTAINER", "IMAGE", "STATUS", "EXIT", "PORTS"],
+    print_table(["CONTAINER", "IMAGE", "STATUS", "HEALTH", "RESTARTS", "EXIT", "PORTS"],
                 [[c.name, c.image, ecs_json.status_name(c.last_status),
+                  ecs_json.health(c.health_status), c.restart_count,
                   c.exit_code if c.HasField("exit_code") else "",
                   _bindings(c.network_bindings)] for c in t.containers])
 

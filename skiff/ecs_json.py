@@ -39,6 +39,7 @@ def task(t: types_pb2.Task) -> dict[str, Any]:
             "image": c.image, "runtimeId": c.runtime_id, "lastStatus": status_name(c.last_status),
             "reason": c.reason, "networkBindings": [network_binding(b) for b in c.network_bindings],
             "cpu": str(c.cpu), "memory": str(c.memory) if c.memory else None,
+            "healthStatus": health(c.health_status),
             "memoryReservation": str(c.memory_reservation) if c.memory_reservation else None})
         container["networkBindings"] = container.get("networkBindings", [])
         if c.HasField("exit_code"):
@@ -53,7 +54,12 @@ def task(t: types_pb2.Task) -> dict[str, Any]:
         "group": t.group, "launchType": t.launch_type, "startedBy": t.started_by,
         "createdAt": timestamp(t.created_at_ms), "startedAt": timestamp(t.started_at_ms),
         "stoppingAt": timestamp(t.stopping_at_ms), "stoppedAt": timestamp(t.stopped_at_ms),
-        "stopCode": t.stop_code, "stoppedReason": t.stopped_reason, "version": t.version})
+        "stopCode": t.stop_code, "stoppedReason": t.stopped_reason, "version": t.version,
+        "healthStatus": health(t.health_status)})
+
+
+def health(value: int) -> str:
+    return types_pb2.HealthStatus.Name(value).removeprefix("HEALTH_STATUS_")
 
 
 def failure(f: types_pb2.Failure) -> dict[str, Any]:

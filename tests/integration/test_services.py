@@ -201,3 +201,24 @@ def test_agent_restart_restarts_no_container(stack):
                                container_of(task)], capture_output=True,
                               text=True).stdout == started[task.task_id]
     remove(stack, "calm")
+
+
+def test_failing_health_check_gets_the_task_replaced(stack):
+    td = stack.client.register(json.dumps({"family": "svc-health", "containerDefinitions": [
+        {"name": "main", "image": stack.image, "memory": 16,
+         "command": ["sh", "-c", "mkdir -p /x && touch /x/ok && exec sleep 600"],
+         "healthCheck": {"command": ["CMD-SHELL", "test -f /x/ok"], "interval": 5, "timeout": 2,
+                         "retries": 1},
+         "linuxParameters": {"initProcessEnabled": True}}]}))
+    create(stack, "checked", f"{td.family}:{td.revision}", desired=1)
+    (task,) = steady(stack, "checked", 1, timeout=60)  # steady needs it HEALTHY
+    assert task.health_status == types_pb2.HealthStatus.Value("HEALTH_STATUS_HEALTHY")
+    subprocess.run(["docker", "exec", container_of(task), "rm", "/x/ok"], check=True,
+                   capture_output=True)
+    replaced = wait_until(lambda: (t := running(stack, "checked")) and len(t) == 1
+                          and t[0].task_id != task.task_id and t, 90, interval=0.5,
+                          message="the unhealthy task to be replaced")
+    stopped = stack.client.describe(task.task_id)
+    assert stopped.stopped_reason == "Task failed container health checks"
+    assert replaced
+    remove(stack, "checked")
