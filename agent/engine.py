@@ -27,10 +27,11 @@ import logging
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, Iterable
 
+from agent.credentials import RegistryCredentials
 from agent.runtime import (ContainerNotFound, ContainerRuntimeError, ContainerSpec,
                            ContainerState, DockerRuntime, HealthCheck, PortSpec,
                            docker_container_name)
@@ -274,6 +275,7 @@ class EngineConfig:
     pull_behavior: str = "default"       # default: always pull | prefer-cached | once
     retry_delay: float = 2.0             # after a runtime error
     start_timeout: float = 180.0         # retriable errors before RUNNING give up after this
+    credentials: RegistryCredentials = field(default_factory=RegistryCredentials)
 
 
 class _DockerAway(Exception):
@@ -504,7 +506,7 @@ class TaskWorker(threading.Thread):
         behavior = self.config.pull_behavior
         if behavior in ("prefer-cached", "once") and self.runtime.image_present(image):
             return
-        self.runtime.pull(image)
+        self.runtime.pull(image, auth=self.config.credentials.for_image(image))
 
     def _stop_cause(self, states: dict[str, ContainerState | None]) -> tuple[str, str]:
         if self._failure:

@@ -41,6 +41,7 @@ class AgentConfig:
     reserved_memory: int = 256           # MiB kept for the host, not offered to tasks
     heartbeat_interval: float = 3.0
     docker_url: str | None = None
+    zone: str = ""                       # reported as ecs.availability-zone
     engine: EngineConfig = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -56,10 +57,18 @@ def host_resources(reserved_memory: int) -> tuple[int, int]:
     return (os.cpu_count() or 1) * 1024, total_kib // 1024 - reserved_memory
 
 
-def host_attributes() -> dict[str, str]:
+def host_attributes(zone: str = "") -> dict[str, str]:
+    """The built-in attributes ECS reports, from this host's facts. The instance type is
+    made up from the size ("local.2c24g": 2 cores, 24 GiB), so `=~ local.2c.*` works."""
     arch = {"x86_64": "x86_64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
-    return {"ecs.os-type": "linux", "ecs.cpu-architecture": arch,
-            "ecs.os-family": "LINUX", "skiff.hostname": socket.gethostname()}
+    with open("/proc/meminfo") as meminfo:
+        total_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
+    attributes = {"ecs.os-type": "linux", "ecs.cpu-architecture": arch, "ecs.os-family": "LINUX",
+                  "ecs.instance-type": f"local.{os.cpu_count() or 1}c{round(total_kib / 2**20)}g",
+                  "skiff.hostname": socket.gethostname()}
+    if zone:
+        attributes["ecs.availability-zone"] = zone
+    return attributes
 
 
 class Agent:
@@ -150,7 +159,8 @@ class Agent:
             cluster=self.config.cluster, instance_id=self.instance_id, name=self.config.name,
             total_resources=[types_pb2.Resource(name="CPU", type="INTEGER", integer_value=cpu),
                              types_pb2.Resource(name="MEMORY", type="INTEGER", integer_value=memory)],
-            attributes=[types_pb2.Attribute(name=k, value=v) for k, v in host_attributes().items()],
+            attributes=[types_pb2.Attribute(name=k, value=v)
+                        for k, v in host_attributes(self.config.zone).items()],
             agent_version=AGENT_VERSION), timeout=10, wait_for_ready=True)
         if response.container_instance.instance_id != self.instance_id:
             self.instance_id = response.container_instance.instance_id

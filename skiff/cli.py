@@ -322,20 +322,33 @@ def agent() -> None:
               default="default", show_default=True,
               help="Image pull behaviour (as ECS_IMAGE_PULL_BEHAVIOR).")
 @click.option("--heartbeat-interval", type=float, default=3.0, show_default=True)
+@click.option("--registry-auth", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Credentials for pulls: a docker config.json "
+                                 "(what `docker login` writes).")
+@click.option("--zone", default="", help="Availability zone (attribute ecs.availability-zone).")
 @click.pass_obj
 def agent_serve(api: Api, endpoint: str | None, name: str, state_dir: Path, cluster: str,
                 reserved_memory: int, stop_timeout: float, pull_behavior: str,
-                heartbeat_interval: float) -> None:
+                heartbeat_interval: float, registry_auth: Path | None, zone: str) -> None:
     """Register this machine as a container instance and run its tasks with Docker."""
     import signal
 
+    from agent.credentials import RegistryCredentials
     from agent.engine import EngineConfig
     from agent.session import Agent, AgentConfig
+
+    try:
+        credentials = (RegistryCredentials.load(registry_auth) if registry_auth
+                       else RegistryCredentials())
+    except ValueError as exc:
+        fail(f"--registry-auth: {exc}")
 
     config = AgentConfig(endpoint=endpoint or api.endpoint, cluster=cluster, name=name,
                          state_dir=state_dir, reserved_memory=reserved_memory,
                          heartbeat_interval=heartbeat_interval,
-                         engine=EngineConfig(stop_timeout=stop_timeout, pull_behavior=pull_behavior))
+                         zone=zone,
+                         engine=EngineConfig(stop_timeout=stop_timeout, pull_behavior=pull_behavior,
+                                             credentials=credentials))
     node_agent = Agent(config)
     signal.signal(signal.SIGTERM, lambda *_: node_agent.stop())
     try:

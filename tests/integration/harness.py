@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -42,14 +43,17 @@ class Component:
         return self.log_path.read_text(errors="replace")[-4000:]
 
 
-def start_registry(data: Path, log_dir: Path) -> tuple[Component, str]:
+def start_registry(data: Path, log_dir: Path, *extra: str) -> tuple[Component, str]:
     port = free_port()
-    registry = Component("registry", ["registry", "serve", "--port", str(port), "--data", str(data)],
-                         log_dir).start()
+    registry = Component("registry", ["registry", "serve", "--port", str(port), "--data", str(data),
+                                      *extra], log_dir).start()
 
     def ready() -> bool:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as response:
-            return response.status == 200
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as response:
+                return response.status == 200
+        except urllib.error.HTTPError as exc:
+            return exc.code == 401  # up, and asking for credentials
 
     wait_until(ready, 30, message="registry")
     return registry, f"127.0.0.1:{port}"
@@ -67,10 +71,10 @@ def start_controlplane(etcd: str, log_dir: Path, port: int | None = None) -> tup
 
 
 def start_agent(endpoint: str, state_dir: Path, log_dir: Path, name: str = "agent-1",
-                cluster: str = "default") -> Component:
+                cluster: str = "default", *extra: str) -> Component:
     return Component(name, ["agent", "serve", "--endpoint", endpoint, "--state-dir", str(state_dir),
                             "--name", name, "--cluster", cluster, "--stop-timeout", "5",
-                            "--heartbeat-interval", "1"],
+                            "--heartbeat-interval", "1", *extra],
                      log_dir).start()
 
 

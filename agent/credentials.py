@@ -1,0 +1,53 @@
+"""Registry credentials for image pulls, in the format `docker login` writes.
+
+The file is Docker's config.json ({"auths": {"127.0.0.1:5000": {"auth": base64("user:pass")}}}),
+so `skiff agent serve --registry-auth ~/.docker/config.json` reuses a `docker login`; ECS's
+agent takes the same shape (ECS_ENGINE_AUTH_TYPE=dockercfg).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+__all__ = ["RegistryCredentials", "registry_host"]
+
+
+def registry_host(image: str) -> str:
+    """The registry part of an image reference ("docker.io" when it names none)."""
+    first, sep, _ = image.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+class RegistryCredentials:
+    def __init__(self, auths: dict[str, dict[str, str]] | None = None):
+        self._auths = auths or {}
+
+    @classmethod
+    def load(cls, path: Path) -> "RegistryCredentials":
+        """Read a docker config.json; ValueError naming the entry that is malformed."""
+        data = json.loads(Path(path).read_text())
+        auths = {}
+        for host, entry in (data.get("auths") or {}).items():
+            host = host.removeprefix("https://").removeprefix("http://").rstrip("/")
+            if "auth" in entry:
+                try:
+                    decoded = base64.b64decode(entry["auth"], validate=True).decode()
+                except (ValueError, UnicodeDecodeError):
+                    decoded = ""
+                username, sep, password = decoded.partition(":")
+                if not sep:
+                    raise ValueError(f"{path}: auths.{host}.auth is not base64 of user:password")
+                auths[host] = {"username": username, "password": password}
+            elif "username" in entry:
+                auths[host] = {"username": entry["username"], "password": entry.get("password", "")}
+            elif "identitytoken" in entry:
+                auths[host] = {"identitytoken": entry["identitytoken"]}
+        return cls(auths)
+
+    def for_image(self, image: str) -> dict[str, str] | None:
+        """Docker's auth config for pulling `image`, or None to pull anonymously."""
+        return self._auths.get(registry_host(image))
