@@ -24,7 +24,8 @@ from controlplane.model import (Cluster, ContainerInstanceRecord, ContainerRecor
                                 Keys, Reservation, TaskDefinitionRecord, TaskRecord,
                                 task_definition_arn)
 from controlplane.sessions import Sessions
-from controlplane.scheduler import (ClusterSnapshot, InstanceSnapshot, PlacementError, TaskRequest,
+from controlplane.scheduler import (MAX_CONSTRAINTS, ClusterSnapshot, InstanceSnapshot,
+                                    PlacementError, TaskRequest,
                                     explain, parse_constraints, parse_strategies, release_task,
                                     schedule)
 from controlplane.store import ABSENT, Conflict, Store
@@ -335,8 +336,12 @@ class ControlPlaneService:
         group = group or f"family:{spec.family}"
         dynamic_ports = sum(1 for c in spec.containers for p in c.port_mappings
                             if p.host_port == 0 and spec.network_mode == "bridge")
+        constraints = tuple(spec.placement_constraints) + tuple(constraints)
+        if len(constraints) > MAX_CONSTRAINTS:
+            raise InvalidParameter("placementConstraints", f"at most {MAX_CONSTRAINTS} with the "
+                                                           f"task definition's, got {len(constraints)}")
         requests = [TaskRequest(uuid.uuid4().hex, spec.required_cpu, spec.required_memory,
-                                tuple(spec.fixed_host_ports), group, tuple(constraints),
+                                tuple(spec.fixed_host_ports), group, constraints,
                                 tuple(strategies), dynamic_ports, targets)
                     for _ in range(count)]
         job = _PlacementJob(cluster, record, spec, requests, group, started_by, dict(fence or {}))

@@ -188,7 +188,8 @@ ECS_KEY_VALUE_PAIR_FIELDS: frozenset[str] = frozenset(_KEY_VALUE_PAIR_FIELD_KIND
 ECS_LINUX_PARAMETERS_FIELDS: frozenset[str] = frozenset(_LINUX_PARAMETERS_FIELD_KINDS)
 
 # What Skiff applies; every other known field is ignored (and reported).
-_SUPPORTED_TASK_FIELDS = frozenset({"family", "containerDefinitions", "cpu", "memory", "networkMode"})
+_SUPPORTED_TASK_FIELDS = frozenset({"family", "containerDefinitions", "cpu", "memory", "networkMode",
+                                    "placementConstraints"})
 _SUPPORTED_CONTAINER_FIELDS = frozenset(
     {
         "name",
@@ -347,6 +348,8 @@ class TaskDefinitionSpec:
     memory: int | None = None
     ignored_fields: tuple[str, ...] = ()
     raw_document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Scheduler constraints (memberOf) from the task definition; RunTask's are added to them.
+    placement_constraints: tuple = ()
 
     @property
     def required_cpu(self) -> int:
@@ -1056,6 +1059,7 @@ def parse_task_definition(document: object) -> TaskDefinitionSpec:
 
     containers: list[tuple[int, ContainerDefinition]] = []  # (index in the document, container)
     containers_ok = False
+    placement_constraints: tuple = ()
     for key, value in document.items():
         if key not in ECS_TASK_DEFINITION_FIELDS:
             _unknown_field(key, ECS_TASK_DEFINITION_FIELDS, "", out, "a task definition")
@@ -1066,6 +1070,8 @@ def parse_task_definition(document: object) -> TaskDefinitionSpec:
             containers_ok = _parse_containers(
                 value, network_mode, "memory" in document, containers, out
             )
+        elif key == "placementConstraints":
+            placement_constraints = _placement_constraints(value, out)
 
     if "containerDefinitions" not in document:
         out.error("containerDefinitions", "is required")
@@ -1087,7 +1093,24 @@ def parse_task_definition(document: object) -> TaskDefinitionSpec:
         memory=task_memory,
         ignored_fields=tuple(out.ignored),
         raw_document=copy.deepcopy(document),
+        placement_constraints=placement_constraints,
     )
+
+
+def _placement_constraints(value: object, out) -> tuple:
+    """memberOf constraints every task of this definition must meet (ECS allows no
+    distinctInstance here); a bad expression is reported with its position."""
+    from controlplane.scheduler import PlacementError, parse_constraints
+
+    if not _check_kind(value, "list", "placementConstraints", out):
+        return ()
+    try:
+        return parse_constraints(value, allow_distinct_instance=False)
+    except PlacementError as exc:
+        position = getattr(exc, "position", None)
+        out.error(exc.field, exc.message if position is None
+                  else f"{exc.message} at position {position}")
+        return ()
 
 
 def _parse_containers(

@@ -105,3 +105,15 @@ def test_attributes_survive_an_agent_restart(stack, zoned):
     listed = stack.client.api.ListAttributes(pb.ListAttributesRequest(
         cluster=stack.client.cluster, attribute_name="zone"), timeout=10).attributes
     assert {a.target_id: a.value for a in listed} == zones
+
+
+def test_task_definition_constraints_apply(stack, zoned):
+    zones, _ = zoned
+    td = stack.client.register(json.dumps({
+        "family": "placed-in-a",
+        "placementConstraints": [{"type": "memberOf", "expression": "attribute:zone == a"}],
+        "containerDefinitions": [{"name": "main", "image": stack.image, "memory": 16,
+                                  "command": ["sleep", "600"],
+                                  "linuxParameters": {"initProcessEnabled": True}}]}))
+    response = run(stack, f"{td.family}:{td.revision}", count=2)
+    assert {zones[t.container_instance_id] for t in response.tasks} == {"a"}

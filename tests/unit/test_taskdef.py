@@ -397,7 +397,8 @@ def test_every_known_top_level_and_container_field_is_accepted():
                      linuxParameters={"initProcessEnabled": True},
                      healthCheck={"command": ["CMD", "true"]}, dependsOn=[], stopTimeout=30,
                      restartPolicy={"enabled": False})
-    top.update(family="f", networkMode="bridge", cpu="128", memory="64", containerDefinitions=[container])
+    top.update(family="f", networkMode="bridge", cpu="128", memory="64", containerDefinitions=[container],
+               placementConstraints=[{"type": "memberOf", "expression": "attribute:zone == a"}])
     spec = parse_task_definition(top)
     ignored_top = {f for f in spec.ignored_fields if not f.startswith("containerDefinitions")}
     ignored_container = {
@@ -405,7 +406,8 @@ def test_every_known_top_level_and_container_field_is_accepted():
         for f in spec.ignored_fields
         if f.startswith("containerDefinitions")
     }
-    assert ignored_top == ECS_TASK_DEFINITION_FIELDS - {"family", "containerDefinitions", "cpu", "memory", "networkMode"}
+    assert ignored_top == ECS_TASK_DEFINITION_FIELDS - {"family", "containerDefinitions", "cpu", "memory",
+                                                        "networkMode", "placementConstraints"}
     assert ignored_container == ECS_CONTAINER_DEFINITION_FIELDS - {
         "name", "image", "cpu", "memory", "memoryReservation", "essential", "command", "entryPoint",
         "environment", "portMappings", "workingDirectory", "dockerLabels", "linuxParameters",
@@ -817,3 +819,25 @@ def test_diamond_dependencies_are_not_a_cycle():
                                       {"containerName": "right", "condition": "START"}]},
     ))
     assert len(spec.containers[3].depends_on) == 2
+
+
+@pytest.mark.parametrize("constraints, path, message", [
+    ([{"type": "memberOf", "expression": "attribute:zone === a"}],
+     "placementConstraints[0].expression", "at position 19"),
+    ([{"type": "distinctInstance"}], "placementConstraints[0].type", "not supported here"),
+    ("memberOf", "placementConstraints", "must be"),
+], ids=["bad-expression", "distinct-instance", "not-a-list"])
+def test_placement_constraints_are_validated(constraints, path, message):
+    document = {"family": "f", "placementConstraints": constraints, "containerDefinitions": [
+        {"name": "a", "image": "busybox", "memory": 16}]}
+    with pytest.raises(TaskDefinitionError) as error:
+        parse_task_definition(document)
+    assert error.value.errors[0].path == path and message in error.value.errors[0].message
+
+
+def test_placement_constraints_are_applied_not_ignored():
+    spec = parse_task_definition({"family": "f", "containerDefinitions": [
+        {"name": "a", "image": "busybox", "memory": 16}],
+        "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.os-type == linux"}]})
+    assert [str(c) for c in spec.placement_constraints] == ["memberOf:attribute:ecs.os-type == linux"]
+    assert "placementConstraints" not in spec.ignored_fields

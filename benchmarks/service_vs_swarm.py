@@ -1,0 +1,464 @@
+"""Skiff services next to Docker Swarm mode services, on the same Docker engine.
+
+Both orchestrate the same image (busybox `sleep 600` with an init process, pulled by both from
+the Skiff stack's registry on loopback) on this one machine, and every figure is the time from
+the API call until the orchestrator itself reports the containers running:
+
+- N replicas running from nothing, for each of `--sizes` (Skiff: CreateService until
+  DescribeServices' running_count == N; Swarm: `docker service create` until N tasks are in
+  state Running);
+- scaling `--scale-from` -> `--scale-to` (UpdateService desired_count; `docker service scale`);
+- a rolling update of `--rolling` replicas to a second tag of the image (a new task definition
+  revision): Skiff with its defaults, minimumHealthyPercent 100 / maximumPercent 200 and
+  healthy_after_seconds 0, until the new deployment is COMPLETED with all its tasks running;
+  Swarm with `--update-parallelism <all> --update-order start-first`, the same shape (start
+  every replacement next to the old task, stop the old ones once the new run), and
+  `--update-monitor 1ms` (`--swarm-update-monitor`), as Skiff's 0 s health grace, until
+  UpdateStatus.State is "completed";
+- replacements for `--kill` of `--kill-from` replicas whose containers are killed with
+  `docker kill`, until that many replicas run again (the killed ones not counted). Both with
+  their defaults: Skiff retries its first failures at once, Swarm waits its restart delay
+  (5 s; `--swarm-restart-delay` changes it);
+- for reference, plain `docker run -d --init` of the same image, 8 at a time and one at a time.
+
+Between figures the service is removed and its containers are waited out, so each figure starts
+from the same idle engine. The Skiff stack (etcd, registry, control plane, one agent pulling
+with `prefer-cached`, stop timeout 2 s) runs on free loopback ports in a temporary state dir.
+Swarm mode is enabled for the run (`docker swarm init --advertise-addr 127.0.0.1`) and left
+(`docker swarm leave --force`) at the end, whatever happens.
+
+    python benchmarks/service_vs_swarm.py [--sizes 10,50,100] [--scale-from 100 --scale-to 200]
+        [--rolling 50] [--kill 10 --kill-from 50] [--docker-runs 100] [--skip-swarm]
+
+The ratio is skiff/swarm seconds: 1.0 or below means Skiff is at least as fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import grpc
+
+from skiff.images import build_busybox_image, docker_cli
+from skiff.services import free_port
+from skiff.stack import Stack
+from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc, types_pb2
+
+RUNNING = types_pb2.TaskStatus.Value("TASK_STATUS_RUNNING")
+CLUSTER = "default"
+PREFIX = "skiffbench-"  # every service this benchmark creates, in both orchestrators
+SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"
+SWARM_TASK_LABEL = "com.docker.swarm.task.id"
+REFERENCE_LABEL = "skiff-bench.reference"  # the plain `docker run` containers
+
+
+def wait(check: Callable[[], tuple[bool, str]], what: str, timeout: float, poll: float) -> float:
+    """Poll `check` (-> done, state for the error) until done; returns when that poll ended.
+
+    The figures are only as fine as `poll`, for both orchestrators alike."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        done, state = check()
+        now = time.perf_counter()
+        if done:
+            return now
+        if now > deadline:
+            raise TimeoutError(f"{what}: not done after {timeout:g} s (last seen: {state})")
+        time.sleep(poll)
+
+
+def containers(*filters: str, all_states: bool = False) -> list[list[str]]:
+    """`docker ps` rows (id, image, labels asked for) matching the label filters."""
+    args = ["ps", "--no-trunc", "--format",
+            '{{.ID}}\t{{.Image}}\t{{.Label "skiff.task-id"}}\t{{.Label "%s"}}' % SWARM_TASK_LABEL]
+    if all_states:
+        args.append("-a")
+    for f in filters:
+        args += ["--filter", f"label={f}"]
+    return [line.split("\t") for line in docker_cli(*args).stdout.splitlines() if line]
+
+
+class Skiff:
+    """Services through the gRPC API, as the `skiff service` commands drive them."""
+
+    name = "skiff"
+
+    def __init__(self, api, registry: str, taskdefs: tuple[str, str], timeout: float, poll: float):
+        self.api = api
+        self.registry = registry
+        self.v1, self.v2 = taskdefs
+        self.timeout, self.poll = timeout, poll
+
+    def _service(self, name: str) -> pb.Service | None:
+        response = self.api.DescribeServices(pb.DescribeServicesRequest(
+            cluster=CLUSTER, services=[PREFIX + name]), timeout=10)
+        return response.services[0] if response.services else None
+
+    def _tasks(self, name: str) -> list[types_pb2.Task]:
+        arns = self.api.ListTasks(pb.ListTasksRequest(cluster=CLUSTER), timeout=10).task_arns
+        if not arns:
+            return []
+        tasks = self.api.DescribeTasks(pb.DescribeTasksRequest(cluster=CLUSTER, tasks=arns),
+                                       timeout=30).tasks
+        return [t for t in tasks if t.group == f"service:{PREFIX}{name}"]
+
+    def _wait_running(self, name: str, count: int, started: float) -> float:
+        def check():
+            service = self._service(name)
+            return service.running_count == count, f"{service.running_count} running"
+
+        return wait(check, f"skiff {name}: {count} running", self.timeout, self.poll) - started
+
+    def start(self, name: str, count: int) -> float:
+        started = time.perf_counter()
+        # healthy_after_seconds 0: a task counts as healthy once RUNNING, as Swarm's tasks do
+        # (ECS's 40 s grace would only slow the rolling update down, not the start).
+        self.api.CreateService(pb.CreateServiceRequest(
+            cluster=CLUSTER, service_name=PREFIX + name, task_definition=self.v1,
+            desired_count=count, healthy_after_seconds=0), timeout=10)
+        return self._wait_running(name, count, started)
+
+    def scale(self, name: str, count: int) -> float:
+        started = time.perf_counter()
+        self.api.UpdateService(pb.UpdateServiceRequest(cluster=CLUSTER, service=PREFIX + name,
+                                                       desired_count=count), timeout=10)
+        return self._wait_running(name, count, started)
+
+    def roll(self, name: str, count: int) -> float:
+        started = time.perf_counter()
+        self.api.UpdateService(pb.UpdateServiceRequest(cluster=CLUSTER, service=PREFIX + name,
+                                                       task_definition=self.v2), timeout=10)
+
+        def check():
+            service = self._service(name)
+            new = [d for d in service.deployments if d.task_definition.endswith("/" + self.v2)]
+            # COMPLETED alone would do; the counts guard against reading a stale deployment.
+            done = (len(service.deployments) == 1 and new and new[0].rollout_state == "COMPLETED"
+                    and new[0].running_count == count)
+            return bool(done), ", ".join(f"{d.task_definition.rsplit('/', 1)[-1]} "
+                                         f"{d.rollout_state} {d.running_count} running"
+                                         for d in service.deployments)
+
+        return wait(check, f"skiff {name}: rollout", self.timeout, self.poll) - started
+
+    def kill(self, name: str, victims: int, count: int) -> float:
+        running = [t for t in self._tasks(name) if t.last_status == RUNNING]
+        chosen = running[:victims]
+        started = time.perf_counter()
+        docker_cli("kill", *[t.containers[0].runtime_id for t in chosen])
+        gone = {t.task_id for t in chosen}
+
+        # running_count lags the kill (the agent reports, then the controller recounts), so
+        # the killed tasks are excluded by id rather than waiting for the count to dip first.
+        def check():
+            alive = {t.task_id for t in self._tasks(name) if t.last_status == RUNNING} - gone
+            return len(alive) >= count, f"{len(alive)} running besides the killed"
+
+        return wait(check, f"skiff {name}: replacements", self.timeout, self.poll) - started
+
+    def remove(self, name: str) -> None:
+        self.api.DeleteService(pb.DeleteServiceRequest(cluster=CLUSTER, service=PREFIX + name,
+                                                       force=True), timeout=10)
+
+        def check():
+            running = self._ours(all_states=False)
+            return self._service(name) is None and not running, f"{len(running)} containers"
+
+        wait(check, f"skiff {name}: removal", self.timeout, self.poll)
+        # The agent keeps stopped containers (as ECS's does until its cleanup); Swarm removes
+        # its own. Removing them keeps the engine equally empty for the next figure.
+        stopped = [row[0] for row in self._ours(all_states=True)]
+        if stopped:
+            docker_cli("rm", "-f", *stopped, check=False)
+
+    def _ours(self, all_states: bool) -> list[list[str]]:
+        """Skiff containers of this benchmark's registry (tests may run other stacks)."""
+        return [row for row in containers("skiff.task-id", all_states=all_states)
+                if row[1].startswith(self.registry + "/")]
+
+
+class Swarm:
+    """Swarm mode services through the docker CLI, as a user would drive them."""
+
+    name = "swarm"
+
+    def __init__(self, images: tuple[str, str], timeout: float, poll: float, monitor: str,
+                 restart_delay: str | None):
+        self.v1, self.v2 = images
+        self.timeout, self.poll, self.monitor = timeout, poll, monitor
+        self.restart_delay = restart_delay
+
+    def _tasks(self, name: str) -> list[tuple[str, str, str]]:
+        """(task id, image, current state) of the tasks meant to run."""
+        out = docker_cli("service", "ps", PREFIX + name, "--no-trunc", "--filter",
+                         "desired-state=running", "--format",
+                         "{{.ID}}\t{{.Image}}\t{{.CurrentState}}").stdout
+        return [tuple(line.split("\t")) for line in out.splitlines() if line]  # type: ignore
+
+    def _running(self, name: str) -> list[tuple[str, str, str]]:
+        return [t for t in self._tasks(name) if t[2].startswith("Running")]
+
+    def _wait_running(self, name: str, count: int, started: float) -> float:
+        def check():
+            running = len(self._running(name))
+            return running == count, f"{running} running"
+
+        return wait(check, f"swarm {name}: {count} running", self.timeout, self.poll) - started
+
+    def start(self, name: str, count: int) -> float:
+        delay = ("--restart-delay", self.restart_delay) if self.restart_delay else ()
+        started = time.perf_counter()
+        docker_cli("service", "create", "--detach", "--name", PREFIX + name, "--replicas",
+                   str(count), "--init", "--stop-grace-period", "2s", *delay, self.v1,
+                   "sleep", "600")
+        return self._wait_running(name, count, started)
+
+    def scale(self, name: str, count: int) -> float:
+        started = time.perf_counter()
+        docker_cli("service", "scale", "--detach", f"{PREFIX}{name}={count}")
+        return self._wait_running(name, count, started)
+
+    def roll(self, name: str, count: int) -> float:
+        started = time.perf_counter()
+        # Parallelism = every replica with start-first is Skiff's min 100 / max 200: all the
+        # replacements start next to the old tasks, which stop once their replacement runs.
+        # The monitor window (Swarm keeps watching the new tasks that long before it calls
+        # the update completed) is the counterpart of healthy_after_seconds, 0 for Skiff;
+        # Swarm's default 5 s would add 5 s to its figure, and it reads 0 as "default".
+        docker_cli("service", "update", "--detach", "--image", self.v2,
+                   "--update-parallelism", str(count), "--update-order", "start-first",
+                   "--update-monitor", self.monitor, PREFIX + name)
+
+        def check():
+            state = docker_cli("service", "inspect", PREFIX + name, "--format",
+                               "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}").stdout.strip()
+            if state in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
+                raise RuntimeError(f"swarm {name}: the update ended {state}")
+            return state == "completed", state or "no update status yet"
+
+        return wait(check, f"swarm {name}: update", self.timeout, self.poll) - started
+
+    def kill(self, name: str, victims: int, count: int) -> float:
+        chosen = containers(f"{SWARM_SERVICE_LABEL}={PREFIX}{name}")[:victims]
+        started = time.perf_counter()
+        docker_cli("kill", *[row[0] for row in chosen])
+        gone = {row[3] for row in chosen}
+
+        # Swarm marks a killed task failed only once it notices; exclude the killed by id.
+        def check():
+            alive = {t[0] for t in self._running(name)} - gone
+            return len(alive) >= count, f"{len(alive)} running besides the killed"
+
+        return wait(check, f"swarm {name}: replacements", self.timeout, self.poll) - started
+
+    def remove(self, name: str) -> None:
+        docker_cli("service", "rm", PREFIX + name)
+
+        def check():
+            left = containers(f"{SWARM_SERVICE_LABEL}={PREFIX}{name}", all_states=True)
+            return not left, f"{len(left)} containers"
+
+        wait(check, f"swarm {name}: removal", self.timeout, self.poll)
+
+
+def swarm_init() -> None:
+    state = docker_cli("info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
+    if state != "active":
+        docker_cli("swarm", "init", "--advertise-addr", "127.0.0.1")
+
+
+def swarm_leave() -> None:
+    ours = docker_cli("service", "ls", "-q", "--filter", f"name={PREFIX}",
+                      check=False).stdout.split()
+    if ours:
+        docker_cli("service", "rm", *ours, check=False)
+    docker_cli("swarm", "leave", "--force", check=False)
+
+
+@dataclass
+class Figure:
+    label: str
+    containers: int  # containers the operation starts, for the per-second rate
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def measure(side, args, figures: dict[str, Figure]) -> None:
+    """Every figure for one orchestrator; printed as it comes, so a failure keeps the rest."""
+
+    def record(key: str, label: str, count: int, seconds: float) -> None:
+        figures.setdefault(key, Figure(label, count)).seconds[side.name] = seconds
+        print(f"  {side.name:5}  {label:28} {seconds:7.2f} s  {count / seconds:7.1f} containers/s",
+              flush=True)
+
+    for n in args.sizes:
+        record(f"start-{n}", f"{n} replicas running", n, side.start(f"start-{n}", n))
+        side.remove(f"start-{n}")
+    if args.scale_to > args.scale_from:
+        side.start("scale", args.scale_from)
+        record("scale", f"scale {args.scale_from} -> {args.scale_to}",
+               args.scale_to - args.scale_from, side.scale("scale", args.scale_to))
+        side.remove("scale")
+    if args.rolling:
+        side.start("roll", args.rolling)
+        record("roll", f"rolling update of {args.rolling}", args.rolling,
+               side.roll("roll", args.rolling))
+        side.remove("roll")
+    if args.kill:
+        side.start("kill", args.kill_from)
+        record("kill", f"replace {args.kill} killed of {args.kill_from}", args.kill,
+               side.kill("kill", args.kill, args.kill_from))
+        side.remove("kill")
+
+
+def docker_runs(image: str, count: int, parallel: int) -> float:
+    """Seconds for `count` plain `docker run -d --init`, `parallel` at a time."""
+    run = ("run", "-d", "--init", "--label", f"{REFERENCE_LABEL}=1", image, "sleep", "600")
+    started = time.perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(lambda _: docker_cli(*run), range(count)))
+    seconds = time.perf_counter() - started
+    remove_reference_containers()
+    return seconds
+
+
+def remove_reference_containers() -> None:
+    ids = docker_cli("ps", "-aq", "--filter", f"label={REFERENCE_LABEL}",
+                     check=False).stdout.split()
+    if ids:
+        docker_cli("rm", "-f", *ids, check=False)
+
+
+def print_table(figures: dict[str, Figure], reference: list[tuple[str, int, float]]) -> None:
+    def rate(count: int, seconds: float | None) -> str:
+        return f"{count / seconds:.1f}" if seconds else "-"
+
+    def secs(seconds: float | None) -> str:
+        return f"{seconds:.2f}" if seconds else "-"
+
+    rows = [["figure", "containers", "skiff s", "swarm s", "skiff/swarm", "skiff c/s", "swarm c/s"]]
+    for f in figures.values():
+        skiff, swarm = f.seconds.get("skiff"), f.seconds.get("swarm")
+        rows.append([f.label, str(f.containers), secs(skiff), secs(swarm),
+                     f"{skiff / swarm:.2f}" if skiff and swarm else "-",
+                     rate(f.containers, skiff), rate(f.containers, swarm)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print()
+    for n, row in enumerate(rows):
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(row, widths))))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    print("skiff/swarm: ratio of the seconds; 1.0 or below means Skiff is at least as fast")
+    if reference:
+        print("\nfor reference, plain `docker run -d --init` (no orchestrator):")
+        for label, count, seconds in reference:
+            print(f"  {label:14} {count:5} containers  {seconds:7.2f} s  "
+                  f"{rate(count, seconds):>6} containers/s")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,50,100",
+                        type=lambda s: [int(n) for n in s.split(",") if n],
+                        help="replica counts to start from nothing (default 10,50,100)")
+    parser.add_argument("--scale-from", type=int, default=100)
+    parser.add_argument("--scale-to", type=int, default=200, help="no scale figure if <= from")
+    parser.add_argument("--rolling", type=int, default=50, help="replicas to update (0: skip)")
+    parser.add_argument("--kill", type=int, default=10, help="containers to kill (0: skip)")
+    parser.add_argument("--kill-from", type=int, default=50, help="replicas before the kill")
+    parser.add_argument("--docker-runs", type=int, default=100,
+                        help="plain `docker run`s per reference figure (0: skip)")
+    parser.add_argument("--skip-swarm", action="store_true")
+    parser.add_argument("--swarm-update-monitor", default="1ms",
+                        help="Swarm's --update-monitor for the rolling update (default 1ms, as "
+                             "Skiff's healthy_after_seconds 0: Swarm takes 0 for its own "
+                             "default, 5s)")
+    parser.add_argument("--swarm-restart-delay", default=None,
+                        help="Swarm's --restart-delay (default: Swarm's own, 5s, which the "
+                             "killed replicas wait out before they are replaced)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds for each wait")
+    parser.add_argument("--poll", type=float, default=0.15, help="seconds between polls")
+    args = parser.parse_args()
+    if args.kill > args.kill_from:
+        parser.error("--kill must not exceed --kill-from")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    figures: dict[str, Figure] = {}
+    reference: list[tuple[str, int, float]] = []
+    swarm_joined = False
+    with tempfile.TemporaryDirectory(prefix="skiff-bench-") as state:
+        endpoint = f"127.0.0.1:{free_port()}"
+        stack = Stack(Path(state), endpoint, registry_port=free_port())
+        stack.up(stop_timeout=2, agent_args=("--pull", "prefer-cached"))
+        channel = grpc.insecure_channel(endpoint)
+        try:
+            v1 = f"{stack.registry_address}/bench/busybox:1"
+            v2 = f"{stack.registry_address}/bench/busybox:2"
+            build_busybox_image(v1)
+            docker_cli("tag", v1, v2)
+            for image in (v1, v2):
+                docker_cli("push", image)
+            api = controlplane_pb2_grpc.ControlPlaneStub(channel)
+            taskdefs = []
+            for image in (v1, v2):  # two revisions of one family: the rolling update's pair
+                document = {"family": "svcbench", "containerDefinitions": [{
+                    "name": "sleep", "image": image, "memory": 16, "command": ["sleep", "600"],
+                    "linuxParameters": {"initProcessEnabled": True}}]}
+                td = api.RegisterTaskDefinition(pb.RegisterTaskDefinitionRequest(
+                    task_definition_json=json.dumps(document)), timeout=10).task_definition
+                taskdefs.append(f"{td.family}:{td.revision}")
+
+            info = docker_cli("version", "--format", "{{.Server.Version}}").stdout.strip()
+            print(f"docker {info}, {os.cpu_count()} CPUs; sizes {args.sizes}, scale "
+                  f"{args.scale_from}->{args.scale_to}, rolling {args.rolling}, kill {args.kill} "
+                  f"of {args.kill_from}; poll {args.poll} s; swarm update monitor "
+                  f"{args.swarm_update_monitor}, restart delay "
+                  f"{args.swarm_restart_delay or '5s (default)'}", flush=True)
+            if not args.skip_swarm:
+                swarm_joined = True  # set first: a half-done init is still left in `finally`
+                swarm_init()
+
+            measure(Skiff(api, stack.registry_address, tuple(taskdefs), args.timeout, args.poll),
+                    args, figures)
+            if not args.skip_swarm:
+                measure(Swarm((v1, v2), args.timeout, args.poll, args.swarm_update_monitor,
+                              args.swarm_restart_delay), args, figures)
+            if args.docker_runs:
+                for label, parallel in (("8 in parallel", 8), ("one at a time", 1)):
+                    seconds = docker_runs(v1, args.docker_runs, parallel)
+                    reference.append((label, args.docker_runs, seconds))
+                    print(f"  docker {'run, ' + label:28} {seconds:7.2f} s  "
+                          f"{args.docker_runs / seconds:7.1f} containers/s", flush=True)
+        finally:
+            channel.close()
+            if swarm_joined:
+                swarm_leave()
+            remove_reference_containers()
+            stack.down()
+            # The agent leaves its containers behind when it stops; only this run's go (their
+            # image is in this run's registry), as other stacks may share the engine.
+            ours = [row[0] for row in containers("skiff.task-id", all_states=True)
+                    if row[1].startswith(stack.registry_address + "/")]
+            if ours:
+                docker_cli("rm", "-f", *ours, check=False)
+            for image in (f"{stack.registry_address}/bench/busybox:1",
+                          f"{stack.registry_address}/bench/busybox:2"):
+                docker_cli("rmi", image, check=False)
+
+    print_table(figures, reference)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
