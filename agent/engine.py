@@ -276,6 +276,22 @@ class EngineConfig:
     retry_delay: float = 2.0             # after a runtime error
     start_timeout: float = 180.0         # retriable errors before RUNNING give up after this
     credentials: RegistryCredentials = field(default_factory=RegistryCredentials)
+    cleanup_after: float = 3600.0        # remove a stopped task's containers this long after
+
+
+def _epoch(timestamp: str | None) -> float | None:
+    """Docker's RFC 3339 time (nanoseconds, "Z") in seconds; None when unset or zero."""
+    if not timestamp or timestamp.startswith("0001-"):
+        return None
+    import datetime
+
+    head, _, fraction = timestamp.rstrip("Z").partition(".")
+    try:
+        moment = datetime.datetime.fromisoformat(head).replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+    digits = "".join(ch for ch in fraction if ch.isdigit())[:6]
+    return moment.timestamp() + (int(digits) / 10 ** len(digits) if digits else 0.0)
 
 
 class _DockerAway(Exception):
@@ -604,14 +620,26 @@ class TaskEngine:
                 self._finished.add(task_id)
 
     def _stop_strays(self, wanted: set[str]) -> None:
-        """Stop this instance's running containers whose task is not in the set any more."""
+        """Stop this instance's running containers whose task is not in the set any more, and
+        remove the exited ones of such tasks once they have been stopped `cleanup_after`."""
         try:
             containers = self.runtime.list_containers(self.instance_id)
         except ContainerRuntimeError as exc:
             log.warning("cannot list containers: %s", exc)
             return
+        now = time.time()
         for state in containers:
-            if state.task_id not in wanted and state.running:
+            if state.task_id in wanted:
+                continue
+            finished = _epoch(state.finished_at)
+            if state.exited and finished and now - finished >= self.config.cleanup_after:
+                log.info("removing %s: task %s ended %.0fs ago", state.name, state.task_id,
+                         now - finished)
+                try:
+                    self.runtime.remove(state.container_id)
+                except ContainerRuntimeError as exc:
+                    log.warning("cannot remove %s: %s", state.name, exc)
+            if state.running:
                 log.info("stopping %s: task %s is not assigned here", state.name, state.task_id)
                 timeout = (state.stop_timeout if state.stop_timeout is not None
                            else self.config.stop_timeout)

@@ -326,10 +326,13 @@ def agent() -> None:
               default=None, help="Credentials for pulls: a docker config.json "
                                  "(what `docker login` writes).")
 @click.option("--zone", default="", help="Availability zone (attribute ecs.availability-zone).")
+@click.option("--cleanup-after", type=float, default=3600.0, show_default=True,
+              help="Seconds after a task stopped before its containers are removed.")
 @click.pass_obj
 def agent_serve(api: Api, endpoint: str | None, name: str, state_dir: Path, cluster: str,
                 reserved_memory: int, stop_timeout: float, pull_behavior: str,
-                heartbeat_interval: float, registry_auth: Path | None, zone: str) -> None:
+                heartbeat_interval: float, registry_auth: Path | None, zone: str,
+                cleanup_after: float) -> None:
     """Register this machine as a container instance and run its tasks with Docker."""
     import signal
 
@@ -348,7 +351,8 @@ def agent_serve(api: Api, endpoint: str | None, name: str, state_dir: Path, clus
                          heartbeat_interval=heartbeat_interval,
                          zone=zone,
                          engine=EngineConfig(stop_timeout=stop_timeout, pull_behavior=pull_behavior,
-                                             credentials=credentials))
+                                             credentials=credentials,
+                                             cleanup_after=cleanup_after))
     node_agent = Agent(config)
     signal.signal(signal.SIGTERM, lambda *_: node_agent.stop())
     try:

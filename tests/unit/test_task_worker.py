@@ -338,3 +338,31 @@ def test_a_task_definition_reaches_the_engine_through_the_assignment():
     assert app.restart_policy == RestartPolicy(True, (0, 2), 120)
     assert (app.spec.healthcheck, app.spec.stop_timeout) == (None, None)
     assert plain.restart_policy == RestartPolicy(False, (), 300)
+
+
+def test_stopped_task_containers_are_removed_after_the_delay():
+    runtime, reports = FakeRuntime(), Reports()
+    engine = TaskEngine(runtime, "i-1", reports, EngineConfig(
+        poll_interval=0.01, retry_delay=0.01, stop_timeout=1, cleanup_after=0))
+    task = "9" * 32
+    engine.apply([plan(task)])
+    wait_status(reports, task, TaskStatus.RUNNING)
+    engine.apply([plan(task, desired=TaskStatus.STOPPED)])
+    wait_status(reports, task, TaskStatus.STOPPED)
+    engine.apply([])  # the control plane dropped the stopped task
+    wait_until(lambda: not runtime.containers, 5, interval=0.01, message="the container removed")
+    engine.shutdown()
+
+
+def test_stopped_task_containers_stay_until_the_delay():
+    runtime, reports = FakeRuntime(), Reports()
+    engine = TaskEngine(runtime, "i-1", reports, EngineConfig(
+        poll_interval=0.01, retry_delay=0.01, stop_timeout=1, cleanup_after=3600))
+    task = "8" * 32
+    engine.apply([plan(task)])
+    wait_status(reports, task, TaskStatus.RUNNING)
+    engine.apply([plan(task, desired=TaskStatus.STOPPED)])
+    wait_status(reports, task, TaskStatus.STOPPED)
+    engine.apply([])
+    assert len(runtime.containers) == 1
+    engine.shutdown()
