@@ -405,6 +405,31 @@ def _state_from_inspect(attrs: dict[str, Any]) -> ContainerState:
 
 # --- the adapter -----------------------------------------------------------------------------
 
+class LogStream:
+    """Chunks of a container's output; `close()` ends a followed stream from another thread."""
+
+    def __init__(self, stream: Any, what: str):
+        self._stream = stream
+        self._what = what
+
+    def __iter__(self):
+        try:
+            for chunk in self._stream:
+                yield chunk
+        except _SDK_ERRORS as exc:
+            raise _classify(exc, self._what) from exc
+        except (OSError, ValueError, AttributeError):
+            return  # closed under us: the reader asked to stop
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # already closed or broken: either way it ends
+                pass
+
+
 class DockerRuntime:
     """Container operations on one Docker engine, with errors classified.
 
@@ -562,6 +587,19 @@ class DockerRuntime:
             raise ContainerNotFound(f"{what}: {_describe(exc)}") from exc
         except _SDK_ERRORS as exc:
             raise _classify(exc, what) from exc
+
+    def logs(self, container_id: str, follow: bool = False, since: float | None = None,
+             tail: int | None = None) -> "LogStream":
+        """The container's output (stdout and stderr as Docker stores them), as chunks of bytes.
+        With `follow` it goes on until the container stops or `close()` is called."""
+        what = f"logs of {container_id}"
+        kwargs: dict[str, Any] = {"stream": True, "follow": follow, "stdout": True, "stderr": True}
+        if since:
+            kwargs["since"] = int(since)
+        if tail:
+            kwargs["tail"] = tail
+        stream = self._call(what, lambda api: api.logs(container_id, **kwargs))
+        return LogStream(stream, what)
 
     def stop(self, container_id: str, timeout: float) -> None:
         """SIGTERM (the image's stop signal), then SIGKILL after `timeout` seconds (rounded up).

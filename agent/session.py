@@ -23,6 +23,7 @@ import grpc
 
 from agent.engine import (ContainerPlan, Dependency, EngineConfig, RestartPolicy, TaskEngine,
                           TaskPlan, TaskReport, container_spec)
+from agent.logs import LogShipper
 from agent.runtime import DockerRuntime, HealthCheck
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, types_pb2
 from skiffcore.status import TaskStatus
@@ -75,6 +76,7 @@ class Agent:
     def __init__(self, config: AgentConfig, runtime: DockerRuntime | None = None):
         self.config = config
         self.runtime = runtime or DockerRuntime(config.docker_url)
+        self.logs = LogShipper(self.runtime)
         self.instance_id = self._load_instance_id()
         self.engine: TaskEngine | None = None
         self._channel: grpc.Channel | None = None
@@ -121,6 +123,8 @@ class Agent:
                 heartbeats = threading.Thread(target=self._heartbeat_loop, name="heartbeat",
                                               daemon=True)
                 heartbeats.start()
+                threading.Thread(target=self.logs.follow_commands, name="commands", daemon=True,
+                                 args=(self._stub, self.config.cluster, self.instance_id)).start()
                 self._follow_assignments()
             except grpc.RpcError as exc:
                 if self._stop.is_set():

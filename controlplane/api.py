@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import queue
 import threading
 import time
 
@@ -16,6 +17,7 @@ import grpc
 from controlplane import convert
 from controlplane.errors import Busy, ControlPlaneError, InvalidParameter, NotFound
 from controlplane.ecs_services import ServiceOperations
+from controlplane.logs import AgentNotHere, CancelLogs, LogRelay, LogRequest
 from controlplane.scheduler.sim import snapshot_to_dict
 from controlplane.service import ControlPlaneService, TaskStateReport
 from controlplane.store import StoreError, StoreUnavailable
@@ -30,6 +32,7 @@ _CODES = {
     Busy: grpc.StatusCode.ABORTED,
     StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
     StoreError: grpc.StatusCode.INTERNAL,
+    AgentNotHere: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 
@@ -72,9 +75,23 @@ def _status(value: int, field: str) -> TaskStatus:
 
 
 class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
-    def __init__(self, service: ControlPlaneService):
+    def __init__(self, service: ControlPlaneService, relay: LogRelay):
         self.service = service
         self.services = ServiceOperations(service)
+        self.relay = relay
+
+    @_stream_edge
+    def GetTaskLogs(self, request, context):
+        task = self.service.task(request.cluster, request.task)
+        names = [c.name for c in task.containers]
+        container = request.container or names[0]
+        if container not in names:
+            raise InvalidParameter("container", f"task {task.task_id} has no container "
+                                                f"{container!r} (it has {', '.join(names)})")
+        for chunk in self.relay.request(task.cluster, task.instance_id, task.task_id, container,
+                                        request.follow, request.since_ms, request.tail,
+                                        context.is_active):
+            yield pb.TaskLogData(data=chunk)
 
     @_edge
     def CreateCluster(self, request, context):
@@ -246,9 +263,45 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
-    def __init__(self, service: ControlPlaneService, resend_interval: float = 30.0):
+    def __init__(self, service: ControlPlaneService, relay: LogRelay,
+                 resend_interval: float = 30.0):
         self.service = service
+        self.relay = relay
         self.resend_interval = resend_interval
+
+    @_stream_edge
+    def StreamCommands(self, request, context):
+        """Log requests (and their cancellations) for this agent, while it stays connected."""
+        record = self.service.instance(request.cluster, request.instance_id)
+        commands = self.relay.attach(record.cluster, record.instance_id)
+        context.add_callback(lambda: commands.put(None))  # wake the loop when the agent goes
+        try:
+            while context.is_active():
+                try:
+                    command = commands.get(timeout=self.resend_interval)
+                except queue.Empty:
+                    continue
+                if isinstance(command, LogRequest):
+                    yield agent_pb2.AgentCommand(logs=agent_pb2.LogRequest(
+                        request_id=command.request_id, task_id=command.task_id,
+                        container_name=command.container_name, follow=command.follow,
+                        since_ms=command.since_ms, tail=command.tail))
+                elif isinstance(command, CancelLogs):
+                    yield agent_pb2.AgentCommand(cancel_logs=agent_pb2.CancelLogs(
+                        request_id=command.request_id))
+        finally:
+            self.relay.detach(record.cluster, record.instance_id, commands)
+
+    def PushLogs(self, request_iterator, context):
+        request_id = ""
+        try:
+            for chunk in request_iterator:
+                request_id = chunk.request_id
+                self.relay.deliver(request_id, chunk.data, chunk.error)
+        finally:
+            if request_id:
+                self.relay.deliver(request_id, end=True)
+        return agent_pb2.PushLogsResponse()
 
     @_edge
     def RegisterContainerInstance(self, request, context):

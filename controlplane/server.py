@@ -10,6 +10,7 @@ import grpc
 from controlplane.api import AgentServicer, ControlPlaneServicer
 from controlplane.controller import ServiceController
 from controlplane.leader import Election
+from controlplane.logs import LogRelay
 from controlplane.service import ControlPlaneService
 from controlplane.store import EtcdStore, Store
 from skiffapi.v1 import agent_pb2_grpc, controlplane_pb2_grpc
@@ -39,9 +40,11 @@ class ControlPlaneServer:
         # is sized for many agents; keepalive pings find streams whose agent died.
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
                                    options=KEEPALIVE_OPTIONS)
+        relay = LogRelay()
         controlplane_pb2_grpc.add_ControlPlaneServicer_to_server(
-            ControlPlaneServicer(self.service), self._server)
-        agent_pb2_grpc.add_AgentServiceServicer_to_server(AgentServicer(self.service), self._server)
+            ControlPlaneServicer(self.service, relay), self._server)
+        agent_pb2_grpc.add_AgentServiceServicer_to_server(AgentServicer(self.service, relay),
+                                                          self._server)
         self.port = self._server.add_insecure_port(listen)
         if self.port == 0:
             raise RuntimeError(f"cannot listen on {listen}")

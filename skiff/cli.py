@@ -236,6 +236,47 @@ def task_stop(api: Api, task_id: str, cluster: str, reason: str, as_json: bool) 
     click.echo(f"{stopped.task_id} desired STOPPED ({stopped.stopped_reason})")
 
 
+@cli.command()
+@click.argument("task_id")
+@click.option("--container", default="", help="Container name (default: the first).")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")
+@click.option("--since", default="", help="Only output after this: 10m, 2h, 30s, or an ISO time.")
+@click.option("--tail", type=int, default=0, help="Only the last N lines.")
+@click.option("--cluster", default="default", show_default=True)
+@api_command
+def logs(api: Api, task_id: str, container: str, follow: bool, since: str, tail: int,
+         cluster: str, as_json: bool) -> None:
+    """Print a task container's output, streamed from its agent through the control plane."""
+    stream = api.method("GetTaskLogs")(pb.GetTaskLogsRequest(
+        cluster=cluster, task=task_id, container=container, follow=follow,
+        since_ms=_since_ms(since), tail=tail))
+    try:
+        for chunk in stream:
+            sys.stdout.buffer.write(chunk.data)
+            sys.stdout.buffer.flush()
+    except KeyboardInterrupt:
+        stream.cancel()
+
+
+def _since_ms(text: str) -> int:
+    """`10m`, `2h`, `30s`, `1d` ago, or an ISO 8601 time, as epoch milliseconds (0: none)."""
+    import re
+    import time
+    from datetime import datetime
+
+    if not text:
+        return 0
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if match:
+        seconds = int(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+        return int((time.time() - seconds) * 1000)
+    try:
+        return int(datetime.fromisoformat(text).timestamp() * 1000)
+    except ValueError:
+        fail(f"--since: expected a duration like 10m or an ISO time, got {text!r}")
+        return 0
+
+
 # -- container instances -------------------------------------------------------------------
 
 @cli.group()

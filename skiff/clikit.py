@@ -23,11 +23,14 @@ class Api:
         self._stub: controlplane_pb2_grpc.ControlPlaneStub | None = None
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
+        return functools.partial(self.method(name), timeout=30)
+
+    def method(self, name: str) -> Callable[..., Any]:
+        """The raw RPC, without the default deadline (for streams that may last)."""
         if self._stub is None:
             channel = grpc.insecure_channel(self.endpoint)
             self._stub = controlplane_pb2_grpc.ControlPlaneStub(channel)
-        method = getattr(self._stub, name)
-        return functools.partial(method, timeout=30)
+        return getattr(self._stub, name)
 
 
 def fail(message: str) -> None:

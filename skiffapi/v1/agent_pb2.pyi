@@ -7,6 +7,58 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class StreamCommandsRequest(_message.Message):
+    __slots__ = ("cluster", "instance_id")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    instance_id: str
+    def __init__(self, cluster: _Optional[str] = ..., instance_id: _Optional[str] = ...) -> None: ...
+
+class LogRequest(_message.Message):
+    __slots__ = ("request_id", "task_id", "container_name", "follow", "since_ms", "tail")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_NAME_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    task_id: str
+    container_name: str
+    follow: bool
+    since_ms: int
+    tail: int
+    def __init__(self, request_id: _Optional[str] = ..., task_id: _Optional[str] = ..., container_name: _Optional[str] = ..., follow: _Optional[bool] = ..., since_ms: _Optional[int] = ..., tail: _Optional[int] = ...) -> None: ...
+
+class CancelLogs(_message.Message):
+    __slots__ = ("request_id",)
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    def __init__(self, request_id: _Optional[str] = ...) -> None: ...
+
+class AgentCommand(_message.Message):
+    __slots__ = ("logs", "cancel_logs")
+    LOGS_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_LOGS_FIELD_NUMBER: _ClassVar[int]
+    logs: LogRequest
+    cancel_logs: CancelLogs
+    def __init__(self, logs: _Optional[_Union[LogRequest, _Mapping]] = ..., cancel_logs: _Optional[_Union[CancelLogs, _Mapping]] = ...) -> None: ...
+
+class LogChunk(_message.Message):
+    __slots__ = ("request_id", "data", "error")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    data: bytes
+    error: str
+    def __init__(self, request_id: _Optional[str] = ..., data: _Optional[bytes] = ..., error: _Optional[str] = ...) -> None: ...
+
+class PushLogsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class RegisterContainerInstanceRequest(_message.Message):
     __slots__ = ("cluster", "instance_id", "name", "total_resources", "attributes", "agent_version")
     CLUSTER_FIELD_NUMBER: _ClassVar[int]

@@ -54,6 +54,16 @@ class AgentServiceStub:
                 request_serializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesRequest.SerializeToString,
                 response_deserializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesResponse.FromString,
                 _registered_method=True)
+        self.StreamCommands = channel.unary_stream(
+                '/skiff.v1.AgentService/StreamCommands',
+                request_serializer=skiffapi_dot_v1_dot_agent__pb2.StreamCommandsRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_agent__pb2.AgentCommand.FromString,
+                _registered_method=True)
+        self.PushLogs = channel.stream_unary(
+                '/skiff.v1.AgentService/PushLogs',
+                request_serializer=skiffapi_dot_v1_dot_agent__pb2.LogChunk.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_agent__pb2.PushLogsResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -88,6 +98,20 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamCommands(self, request, context):
+        """Instructions outside the task set (log requests), for as long as the agent is connected.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PushLogs(self, request_iterator, context):
+        """A container's output, answering one LogRequest (every chunk names the request).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +134,16 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.ReportTaskStates,
                     request_deserializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesRequest.FromString,
                     response_serializer=skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesResponse.SerializeToString,
+            ),
+            'StreamCommands': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamCommands,
+                    request_deserializer=skiffapi_dot_v1_dot_agent__pb2.StreamCommandsRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_agent__pb2.AgentCommand.SerializeToString,
+            ),
+            'PushLogs': grpc.stream_unary_rpc_method_handler(
+                    servicer.PushLogs,
+                    request_deserializer=skiffapi_dot_v1_dot_agent__pb2.LogChunk.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_agent__pb2.PushLogsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -220,6 +254,60 @@ class AgentService:
             '/skiff.v1.AgentService/ReportTaskStates',
             skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesRequest.SerializeToString,
             skiffapi_dot_v1_dot_agent__pb2.ReportTaskStatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamCommands(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/skiff.v1.AgentService/StreamCommands',
+            skiffapi_dot_v1_dot_agent__pb2.StreamCommandsRequest.SerializeToString,
+            skiffapi_dot_v1_dot_agent__pb2.AgentCommand.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushLogs(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/skiff.v1.AgentService/PushLogs',
+            skiffapi_dot_v1_dot_agent__pb2.LogChunk.SerializeToString,
+            skiffapi_dot_v1_dot_agent__pb2.PushLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

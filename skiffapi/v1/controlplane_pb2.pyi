@@ -564,3 +564,25 @@ class ExportSnapshotResponse(_message.Message):
     SNAPSHOT_JSON_FIELD_NUMBER: _ClassVar[int]
     snapshot_json: str
     def __init__(self, snapshot_json: _Optional[str] = ...) -> None: ...
+
+class GetTaskLogsRequest(_message.Message):
+    __slots__ = ("cluster", "task", "container", "follow", "since_ms", "tail")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    task: str
+    container: str
+    follow: bool
+    since_ms: int
+    tail: int
+    def __init__(self, cluster: _Optional[str] = ..., task: _Optional[str] = ..., container: _Optional[str] = ..., follow: _Optional[bool] = ..., since_ms: _Optional[int] = ..., tail: _Optional[int] = ...) -> None: ...
+
+class TaskLogData(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...

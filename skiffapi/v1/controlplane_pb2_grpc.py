@@ -99,6 +99,11 @@ class ControlPlaneStub:
                 request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskRequest.SerializeToString,
                 response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskResponse.FromString,
                 _registered_method=True)
+        self.GetTaskLogs = channel.unary_stream(
+                '/skiff.v1.ControlPlane/GetTaskLogs',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.GetTaskLogsRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.TaskLogData.FromString,
+                _registered_method=True)
         self.ListContainerInstances = channel.unary_unary(
                 '/skiff.v1.ControlPlane/ListContainerInstances',
                 request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListContainerInstancesRequest.SerializeToString,
@@ -238,6 +243,13 @@ class ControlPlaneServicer:
 
     def ExplainTask(self, request, context):
         """Why a task is (or is not) placed where it is: every filter and strategy, per instance.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTaskLogs(self, request, context):
+        """A container's output, streamed from its agent (stdout and stderr, as Docker keeps them).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -383,6 +395,11 @@ def add_ControlPlaneServicer_to_server(servicer, server):
                     servicer.ExplainTask,
                     request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskRequest.FromString,
                     response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskResponse.SerializeToString,
+            ),
+            'GetTaskLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetTaskLogs,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.GetTaskLogsRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.TaskLogData.SerializeToString,
             ),
             'ListContainerInstances': grpc.unary_unary_rpc_method_handler(
                     servicer.ListContainerInstances,
@@ -796,6 +813,33 @@ class ControlPlane:
             '/skiff.v1.ControlPlane/ExplainTask',
             skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskRequest.SerializeToString,
             skiffapi_dot_v1_dot_controlplane__pb2.ExplainTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaskLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/GetTaskLogs',
+            skiffapi_dot_v1_dot_controlplane__pb2.GetTaskLogsRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.TaskLogData.FromString,
             options,
             channel_credentials,
             insecure,

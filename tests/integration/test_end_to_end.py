@@ -201,3 +201,36 @@ def test_cli_json_is_the_ecs_shape(stack):
     assert task["containers"][0]["networkBindings"][0]["containerPort"] == 8080
     client.stop(task_id)
     client.wait_status(task_id, "STOPPED")
+
+
+def test_logs_stream_through_the_control_plane(stack):
+    import queue
+
+    client = stack.client
+    td = client.register(json.dumps({"family": "e2e-logs", "containerDefinitions": [
+        {"name": "talker", "image": stack.image, "memory": 16,
+         "command": ["sh", "-c", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"],
+         "linuxParameters": {"initProcessEnabled": True}}]}))
+    task_id = client.run(f"{td.family}:{td.revision}").tasks[0].task_id
+    client.wait_status(task_id, "RUNNING")
+    skiff = [sys.executable, "-m", "skiff.cli", "--endpoint", stack.endpoint, "logs", task_id,
+             "--cluster", client.cluster]
+    wait_until(lambda: "line 2" in subprocess.run(skiff, capture_output=True, text=True).stdout,
+               20, interval=0.2, message="the first lines")
+
+    follower = subprocess.Popen([*skiff, "--follow", "--tail", "1"], stdout=subprocess.PIPE,
+                                text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in follower.stdout], daemon=True).start()
+    try:
+        first = int(lines.get(timeout=20).split()[1])
+        newer = wait_until(lambda: (n := int(lines.get(timeout=5).split()[1])) > first + 3 and n,
+                           20, message="lines written after following began")
+        assert newer > first
+    finally:
+        follower.kill()
+        follower.wait(10)
+    missing = subprocess.run([*skiff, "--container", "nope"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "container" in missing.stderr
+    client.stop(task_id)
+    client.wait_status(task_id, "STOPPED")

@@ -1,0 +1,63 @@
+"""The agent's half of `skiff logs`: read a container's log from Docker and push it to the
+control plane that asked (see controlplane/logs.py)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Iterator
+
+import grpc
+
+from agent.runtime import ContainerRuntimeError, DockerRuntime, LogStream, docker_container_name
+from skiffapi.v1 import agent_pb2, agent_pb2_grpc
+
+log = logging.getLogger("skiff.agent.logs")
+
+
+class LogShipper:
+    def __init__(self, runtime: DockerRuntime):
+        self.runtime = runtime
+        self._lock = threading.Lock()
+        self._open: dict[str, LogStream] = {}
+
+    def follow_commands(self, stub: agent_pb2_grpc.AgentServiceStub, cluster: str,
+                        instance_id: str) -> None:
+        """Serve log requests until the command stream ends (a reconnect starts a new one)."""
+        try:
+            for command in stub.StreamCommands(agent_pb2.StreamCommandsRequest(
+                    cluster=cluster, instance_id=instance_id)):
+                if command.HasField("logs"):
+                    threading.Thread(target=self._ship, args=(stub, command.logs),
+                                     name="logs", daemon=True).start()
+                elif command.HasField("cancel_logs"):
+                    self._close(command.cancel_logs.request_id)
+        except (grpc.RpcError, ValueError) as exc:  # disconnected or channel closed
+            log.debug("command stream ended: %s", exc)
+
+    def _ship(self, stub: agent_pb2_grpc.AgentServiceStub, request: agent_pb2.LogRequest) -> None:
+        try:
+            stub.PushLogs(self._chunks(request), timeout=None)
+        except (grpc.RpcError, ValueError) as exc:
+            log.debug("pushing logs for %s ended: %s", request.request_id, exc)
+        finally:
+            self._close(request.request_id)
+
+    def _chunks(self, request: agent_pb2.LogRequest) -> Iterator[agent_pb2.LogChunk]:
+        name = docker_container_name(request.task_id, request.container_name)
+        try:
+            stream = self.runtime.logs(name, follow=request.follow,
+                                       since=request.since_ms / 1000 if request.since_ms else None,
+                                       tail=request.tail or None)
+            with self._lock:
+                self._open[request.request_id] = stream
+            for data in stream:
+                yield agent_pb2.LogChunk(request_id=request.request_id, data=data)
+        except ContainerRuntimeError as exc:
+            yield agent_pb2.LogChunk(request_id=request.request_id, error=str(exc))
+
+    def _close(self, request_id: str) -> None:
+        with self._lock:
+            stream = self._open.pop(request_id, None)
+        if stream is not None:
+            stream.close()
