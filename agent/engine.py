@@ -32,8 +32,8 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from agent.credentials import RegistryCredentials
-from agent.runtime import (ContainerNotFound, ContainerRuntimeError, ContainerSpec,
-                           ContainerState, DockerRuntime, HealthCheck, PortSpec,
+from agent.runtime import (LABEL_TASK_ID, ContainerNotFound, ContainerRuntimeError,
+                           ContainerSpec, ContainerState, DockerRuntime, HealthCheck, PortSpec,
                            docker_container_name)
 from skiffcore.status import StopCode, TaskStatus
 
@@ -271,7 +271,9 @@ Reporter = Callable[[TaskReport], None]
 @dataclass
 class EngineConfig:
     stop_timeout: float = 30.0           # seconds between SIGTERM and SIGKILL (ECS default)
-    poll_interval: float = 0.5           # how often a worker looks at its containers
+    poll_interval: float = 0.5           # how often a worker looks at its containers...
+    idle_poll: float = 15.0              # ...while Docker's events wake it on every change
+    docker_parallelism: int = 64         # container creates and starts in flight at once
     pull_behavior: str = "default"       # default: always pull | prefer-cached | once
     retry_delay: float = 2.0             # after a runtime error
     start_timeout: float = 180.0         # retriable errors before RUNNING give up after this
@@ -302,10 +304,15 @@ class TaskWorker(threading.Thread):
     """Owns one task: the only writer of its status (the ECS agent's "one owner per task")."""
 
     def __init__(self, plan: TaskPlan, runtime: DockerRuntime, report: Reporter,
-                 config: EngineConfig, on_done: Callable[[str], None]):
+                 config: EngineConfig, on_done: Callable[[str], None],
+                 idle_wait: Callable[[], float] | None = None,
+                 docker_slots: threading.Semaphore | None = None):
         super().__init__(name=f"task-{plan.task_id[:8]}", daemon=True)
+        # Shared by the engine's workers: Docker starts containers fastest a few at a time.
+        self.docker_slots = docker_slots or threading.BoundedSemaphore(config.docker_parallelism)
         self.plan = plan
         self.runtime = runtime
+        self.idle_wait = idle_wait or (lambda: config.poll_interval)
         self.report = report
         self.config = config
         self.on_done = on_done
@@ -322,6 +329,10 @@ class TaskWorker(threading.Thread):
         # of a stopped container is always "unhealthy", which says nothing)
         self.restarts: Counter[str] = Counter()  # by container name
         self._restart_failed: set[str] = set()  # a restart Docker refused: not tried again
+
+    def wake(self) -> None:
+        """Look at the containers again now (Docker reported a change)."""
+        self._wake.set()
 
     def update(self, plan: TaskPlan) -> None:
         """A newer assignment for this task (e.g. desired STOPPED)."""
@@ -359,7 +370,7 @@ class TaskWorker(threading.Thread):
                         # e.g. a non-essential container exited, a health status changed, a
                         # container was restarted
                         self._send(self.known, states, observed)
-                    self._pause(self.config.poll_interval)
+                    self._pause(self.idle_wait())
         except Exception:  # a worker must never die silently; the next assignment restarts it
             log.exception("task %s: worker crashed", self.plan.task_id)
         finally:
@@ -448,19 +459,20 @@ class TaskWorker(threading.Thread):
     def _apply(self, action: Action, states: dict[str, ContainerState | None],
                observed: list[Observed]) -> None:
         if action == Action.CREATE:
-            self._send(TaskStatus.PENDING, states, observed)
             for container in self.plan.containers:
                 if states[container.name] is None:
                     self._step = "CannotPullContainerError"
                     self._pull(container.spec.image)
                     self._step = "CannotCreateContainerError"
-                    self._ids[container.name] = self.runtime.create(container.spec)
+                    with self.docker_slots:
+                        self._ids[container.name] = self.runtime.create(container.spec)
         elif action == Action.START:
             self._step = "CannotStartContainerError"
             by_name = {c.name: c for c in observed}
             for container in observed:
                 if startable(container, by_name):
-                    self.runtime.start(states[container.name].container_id)
+                    with self.docker_slots:
+                        self.runtime.start(states[container.name].container_id)
         elif action == Action.RESTART:
             for container in observed:
                 if container.phase == ContainerPhase.EXITED and container.restart:
@@ -595,6 +607,12 @@ class TaskEngine:
         self.report = report
         self.config = config or EngineConfig()
         self._lock = threading.Lock()
+        # Set while Docker's event stream is read: workers then sleep until an event wakes
+        # them instead of polling Docker (which, with many tasks, slows every start).
+        self._events_live = threading.Event()
+        self._closing = threading.Event()
+        self._exit_times: dict[str, float] = {}  # container id -> when it exited
+        self._docker_slots = threading.BoundedSemaphore(self.config.docker_parallelism)
         self._workers: dict[str, TaskWorker] = {}
         self._finished: set[str] = set()  # reported STOPPED; ignore until the set drops them
 
@@ -608,7 +626,8 @@ class TaskEngine:
                 if worker is not None:
                     worker.update(plan)
                 elif task_id not in self._finished:
-                    worker = TaskWorker(plan, self.runtime, self.report, self.config, self._done)
+                    worker = TaskWorker(plan, self.runtime, self.report, self.config, self._done,
+                                        self.idle_wait, self._docker_slots)
                     self._workers[task_id] = worker
                     worker.start()
         self._stop_strays(set(wanted))
@@ -623,30 +642,81 @@ class TaskEngine:
         """Stop this instance's running containers whose task is not in the set any more, and
         remove the exited ones of such tasks once they have been stopped `cleanup_after`."""
         try:
-            containers = self.runtime.list_containers(self.instance_id)
+            containers = self.runtime.container_summaries(self.instance_id)
         except ContainerRuntimeError as exc:
             log.warning("cannot list containers: %s", exc)
             return
         now = time.time()
-        for state in containers:
-            if state.task_id in wanted:
+        for container_id, task_id, state in containers:
+            if task_id in wanted:
                 continue
-            finished = _epoch(state.finished_at)
-            if state.exited and finished and now - finished >= self.config.cleanup_after:
-                log.info("removing %s: task %s ended %.0fs ago", state.name, state.task_id,
-                         now - finished)
-                try:
-                    self.runtime.remove(state.container_id)
-                except ContainerRuntimeError as exc:
-                    log.warning("cannot remove %s: %s", state.name, exc)
-            if state.running:
-                log.info("stopping %s: task %s is not assigned here", state.name, state.task_id)
-                timeout = (state.stop_timeout if state.stop_timeout is not None
-                           else self.config.stop_timeout)
-                threading.Thread(target=self.runtime.stop, args=(state.container_id, timeout),
-                                 daemon=True).start()
+            if state in ("running", "paused", "restarting"):
+                log.info("stopping %s: task %s is not assigned here", container_id[:12], task_id)
+                threading.Thread(target=self._stop_stray, args=(container_id,), daemon=True).start()
+            elif state in ("exited", "dead", "created"):
+                finished = self._finished_at(container_id)
+                if finished is not None and now - finished >= self.config.cleanup_after:
+                    log.info("removing %s: task %s ended %.0fs ago", container_id[:12], task_id,
+                             now - finished)
+                    try:
+                        self.runtime.remove(container_id)
+                    except ContainerRuntimeError as exc:
+                        log.warning("cannot remove %s: %s", container_id[:12], exc)
+
+    def _stop_stray(self, container_id: str) -> None:
+        try:
+            state = self.runtime.inspect(container_id)
+            timeout = state.stop_timeout if state.stop_timeout is not None else self.config.stop_timeout
+            self.runtime.stop(container_id, timeout)
+        except ContainerRuntimeError as exc:
+            log.warning("cannot stop %s: %s", container_id[:12], exc)
+
+    def _finished_at(self, container_id: str) -> float | None:
+        """When an exited container stopped (cached: it never changes once exited)."""
+        finished = self._exit_times.get(container_id)
+        if finished is None:
+            try:
+                state = self.runtime.inspect(container_id)
+            except ContainerRuntimeError:
+                return None
+            finished = _epoch(state.finished_at) if state.exited else None
+            if finished is None:
+                finished = time.time()  # created, never started: count from now
+            self._exit_times[container_id] = finished
+        return finished
+
+    def idle_wait(self) -> float:
+        return self.config.idle_poll if self._events_live.is_set() else self.config.poll_interval
+
+    def watch_events(self) -> None:
+        """Wake the worker of every task whose container Docker reports a change of (run in a
+        thread; reconnects until shutdown)."""
+        while not self._closing.is_set():
+            try:
+                stream = self.runtime.events(self.instance_id)
+                self._events_live.set()
+                self._wake_all()  # whatever happened while no stream was open
+                for event in stream:
+                    task_id = ((event.get("Actor") or {}).get("Attributes") or {}).get(LABEL_TASK_ID)
+                    with self._lock:
+                        worker = self._workers.get(task_id)
+                    if worker is not None:
+                        worker.wake()
+                    if self._closing.is_set():
+                        stream.close()
+            except ContainerRuntimeError as exc:
+                log.warning("docker events: %s", exc)
+            self._events_live.clear()
+            self._closing.wait(self.config.retry_delay)
+
+    def _wake_all(self) -> None:
+        with self._lock:
+            workers = list(self._workers.values())
+        for worker in workers:
+            worker.wake()
 
     def shutdown(self) -> None:
+        self._closing.set()
         with self._lock:
             workers = list(self._workers.values())
         for worker in workers:

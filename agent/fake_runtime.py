@@ -161,6 +161,12 @@ class FakeRuntime:
                 state = self._by_name(container_id)  # Docker accepts a name where an id goes
             return state
 
+    def container_summaries(self, instance_id: str) -> list[tuple[str, str, str]]:
+        with self._lock:
+            self._enter("container_summaries")
+            return [(cid, s.task_id, s.status) for cid, s in self.containers.items()
+                    if self.specs[cid].instance_id == instance_id]
+
     def list_containers(self, instance_id: str | None = None) -> list[ContainerState]:
         with self._lock:
             self._enter("list_containers")

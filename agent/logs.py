@@ -9,7 +9,7 @@ from typing import Iterator
 
 import grpc
 
-from agent.runtime import ContainerRuntimeError, DockerRuntime, LogStream, docker_container_name
+from agent.runtime import ContainerRuntimeError, DockerRuntime, Stream, docker_container_name
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc
 
 log = logging.getLogger("skiff.agent.logs")
@@ -19,7 +19,7 @@ class LogShipper:
     def __init__(self, runtime: DockerRuntime):
         self.runtime = runtime
         self._lock = threading.Lock()
-        self._open: dict[str, LogStream] = {}
+        self._open: dict[str, Stream] = {}
 
     def follow_commands(self, stub: agent_pb2_grpc.AgentServiceStub, cluster: str,
                         instance_id: str) -> None:

@@ -405,8 +405,9 @@ def _state_from_inspect(attrs: dict[str, Any]) -> ContainerState:
 
 # --- the adapter -----------------------------------------------------------------------------
 
-class LogStream:
-    """Chunks of a container's output; `close()` ends a followed stream from another thread."""
+class Stream:
+    """A long Docker answer (log chunks, events) read as it comes; `close()` ends it from
+    another thread."""
 
     def __init__(self, stream: Any, what: str):
         self._stream = stream
@@ -589,7 +590,7 @@ class DockerRuntime:
             raise _classify(exc, what) from exc
 
     def logs(self, container_id: str, follow: bool = False, since: float | None = None,
-             tail: int | None = None) -> "LogStream":
+             tail: int | None = None) -> "Stream":
         """The container's output (stdout and stderr as Docker stores them), as chunks of bytes.
         With `follow` it goes on until the container stops or `close()` is called."""
         what = f"logs of {container_id}"
@@ -599,7 +600,14 @@ class DockerRuntime:
         if tail:
             kwargs["tail"] = tail
         stream = self._call(what, lambda api: api.logs(container_id, **kwargs))
-        return LogStream(stream, what)
+        return Stream(stream, what)
+
+    def events(self, instance_id: str) -> "Stream":
+        """Docker's events for this instance's containers (start, die, health_status, ...), as
+        dicts with the container's labels under Actor.Attributes, until `close()`."""
+        filters = {"type": ["container"], "label": [f"{LABEL_INSTANCE}={instance_id}"]}
+        what = "events"
+        return Stream(self._call(what, lambda api: api.events(decode=True, filters=filters)), what)
 
     def stop(self, container_id: str, timeout: float) -> None:
         """SIGTERM (the image's stop signal), then SIGKILL after `timeout` seconds (rounded up).
@@ -659,6 +667,14 @@ class DockerRuntime:
             except ContainerNotFound:
                 continue  # removed between the list and the inspect
         return states
+
+    def container_summaries(self, instance_id: str) -> list[tuple[str, str, str]]:
+        """(container id, task id, Docker state) of the instance's containers, from one list
+        call (no inspect per container: cheap enough to run often)."""
+        summaries = self._call("list containers", lambda api: api.containers(
+            all=True, filters={"label": [LABEL_TASK_ID, f"{LABEL_INSTANCE}={instance_id}"]}))
+        return [(s["Id"], (s.get("Labels") or {}).get(LABEL_TASK_ID, ""), s.get("State", ""))
+                for s in summaries]
 
     def close(self) -> None:
         """Close the connection pool; the runtime reconnects if used again."""

@@ -172,6 +172,8 @@ class Agent:
         if self.engine is None:
             self.engine = TaskEngine(self.runtime, self.instance_id, self._queue_report,
                                      self.config.engine)
+            threading.Thread(target=self.engine.watch_events, name="docker-events",
+                             daemon=True).start()
         log.info("registered as container instance %s in cluster %s (%d CPU units, %d MiB)",
                  self.instance_id, self.config.cluster, cpu, memory)
         self._pending_wake.set()

@@ -264,10 +264,11 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     def __init__(self, service: ControlPlaneService, relay: LogRelay,
-                 resend_interval: float = 30.0):
+                 resend_interval: float = 30.0, coalesce: float = 0.02):
         self.service = service
         self.relay = relay
         self.resend_interval = resend_interval
+        self.coalesce = coalesce
 
     @_stream_edge
     def StreamCommands(self, request, context):
@@ -329,15 +330,26 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         cancel = self.service.watch_assignments(request.cluster, request.instance_id, changed.set)
         context.add_callback(changed.set)  # wake the loop when the agent goes away
         last, sent_at = None, 0.0
+        built: dict[str, tuple[int, agent_pb2.TaskAssignment]] = {}  # task id -> (version, pb)
         try:
             while context.is_active():
                 changed.wait(self.resend_interval)
+                # A burst of changes (a batch placed, reports arriving) becomes one message.
+                if context.is_active():
+                    time.sleep(self.coalesce)
                 changed.clear()
                 if not context.is_active():
                     break
-                message = agent_pb2.Assignments(tasks=[
-                    convert.assignment_pb(task, spec)
-                    for task, spec in self.service.assignments(request.cluster, request.instance_id)])
+                tasks = []
+                for task, spec in self.service.assignments(request.cluster, request.instance_id):
+                    cached = built.get(task.task_id)
+                    if cached is None or cached[0] != task.version:
+                        cached = built[task.task_id] = (task.version,
+                                                        convert.assignment_pb(task, spec))
+                    tasks.append(cached[1])
+                for gone in set(built) - {t.task_id for t in tasks}:
+                    del built[gone]
+                message = agent_pb2.Assignments(tasks=tasks)
                 encoded = message.SerializeToString(deterministic=True)
                 if encoded != last or time.monotonic() - sent_at >= self.resend_interval:
                     last, sent_at = encoded, time.monotonic()

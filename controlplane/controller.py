@@ -21,7 +21,7 @@ from controlplane.deployments import (DAEMON, SCHEDULER_STOP, Placement, TaskVie
 from controlplane.ecs_services import new_deployment_id
 from controlplane.leader import Election, NotLeader
 from controlplane.model import Keys, ServiceRecord, TaskRecord
-from controlplane.service import ControlPlaneService, placement_rules
+from controlplane.service import MAX_BATCH_TASKS, ControlPlaneService, placement_rules
 from controlplane.store import Conflict, StoreError
 from skiffcore.status import TaskStatus
 
@@ -144,8 +144,8 @@ class ServiceController:
         remaining = placement.count
         started: list[TaskRecord] = []
         failures = []
-        while remaining > 0:  # RunTask's limit of 10 per call applies to us too
-            batch = min(10, remaining)
+        while remaining > 0:  # as many per transaction as etcd takes
+            batch = min(MAX_BATCH_TASKS, remaining)
             placed, refused = self.layer.place(cluster, record, batch, service.group,
                                                deployment.id, constraints, strategies, targets,
                                                fence)
