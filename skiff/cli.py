@@ -12,12 +12,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from skiff import ecs_json
-from skiff.clikit import DEFAULT_ENDPOINT, Api, api_command, fail, print_json, print_table
+from skiff.clikit import (DEFAULT_ENDPOINT, TASK_HEADERS, Api, api_command, bindings_text, fail,
+                          print_json, print_run, print_table, task_rows)
 from skiff.placement_commands import (add_placement_commands, constraint_messages,
                                       strategy_messages, with_placement)
 from skiff.registry_commands import add_registry_commands
@@ -127,23 +127,6 @@ def task() -> None:
     """Tasks: run, list, describe, stop."""
 
 
-def _bindings(bindings) -> str:
-    return ",".join(f"{b.host_port}->{b.container_port}/{b.protocol}" for b in bindings)
-
-
-def _ports(t) -> str:
-    return _bindings(b for c in t.containers for b in c.network_bindings)
-
-
-def _task_rows(tasks) -> list[list[Any]]:
-    return [[t.task_id, t.task_definition_arn.rsplit("/", 1)[-1], ecs_json.status_name(t.last_status),
-             ecs_json.status_name(t.desired_status), t.container_instance_id[:12], _ports(t),
-             t.stop_code] for t in tasks]
-
-
-TASK_HEADERS = ["TASK", "TASKDEF", "LAST", "DESIRED", "INSTANCE", "PORTS", "STOP CODE"]
-
-
 @task.command("run")
 @click.argument("reference")
 @click.option("--count", type=int, default=1, show_default=True)
@@ -159,15 +142,7 @@ def task_run(api: Api, reference: str, count: int, cluster: str, group: str, sta
         cluster=cluster, task_definition=reference, count=count, group=group,
         started_by=started_by, placement_constraints=constraint_messages(constraints),
         placement_strategy=strategy_messages(strategies)))
-    if as_json:
-        return print_json({"tasks": [ecs_json.task(t) for t in response.tasks],
-                           "failures": [ecs_json.failure(f) for f in response.failures]})
-    if response.tasks:
-        print_table(TASK_HEADERS, _task_rows(response.tasks))
-    for f in response.failures:
-        click.echo(f"failure: {f.reason}: {f.detail}", err=True)
-    if not response.tasks:
-        sys.exit(1)
+    print_run(response, as_json)
 
 
 @task.command("ls")
@@ -183,7 +158,7 @@ def task_ls(api: Api, cluster: str, desired_status: str, as_json: bool) -> None:
     if as_json:
         return print_json({"taskArns": arns})
     tasks = api.DescribeTasks(pb.DescribeTasksRequest(cluster=cluster, tasks=arns)).tasks if arns else []
-    print_table(TASK_HEADERS, _task_rows(sorted(tasks, key=lambda t: t.created_at_ms)))
+    print_table(TASK_HEADERS, task_rows(sorted(tasks, key=lambda t: t.created_at_ms)))
 
 
 @task.command("describe")
@@ -221,7 +196,7 @@ def _print_task(t) -> None:
                 [[c.name, c.image, ecs_json.status_name(c.last_status),
                   ecs_json.health(c.health_status), c.restart_count,
                   c.exit_code if c.HasField("exit_code") else "",
-                  _bindings(c.network_bindings)] for c in t.containers])
+                  bindings_text(c.network_bindings)] for c in t.containers])
 
 
 @task.command("stop")

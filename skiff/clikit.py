@@ -10,6 +10,7 @@ from typing import Any, Callable
 import click
 import grpc
 
+from skiff import ecs_json
 from skiffapi.v1 import controlplane_pb2_grpc
 
 DEFAULT_ENDPOINT = "127.0.0.1:7070"
@@ -65,3 +66,35 @@ def print_table(headers: list[str], rows: list[list[Any]]) -> None:
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     for row in [headers] + rows:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+# -- tasks as tables -----------------------------------------------------------------------
+
+def bindings_text(bindings) -> str:
+    return ",".join(f"{b.host_port}->{b.container_port}/{b.protocol}" for b in bindings)
+
+
+def _ports(t) -> str:
+    return bindings_text(b for c in t.containers for b in c.network_bindings)
+
+
+def task_rows(tasks) -> list[list[Any]]:
+    return [[t.task_id, t.task_definition_arn.rsplit("/", 1)[-1], ecs_json.status_name(t.last_status),
+             ecs_json.status_name(t.desired_status), t.container_instance_id[:12], _ports(t),
+             t.stop_code] for t in tasks]
+
+
+TASK_HEADERS = ["TASK", "TASKDEF", "LAST", "DESIRED", "INSTANCE", "PORTS", "STOP CODE"]
+
+
+def print_run(response, as_json: bool) -> None:
+    """RunTask's or StartTask's answer; exit 1 when no task was placed."""
+    if as_json:
+        return print_json({"tasks": [ecs_json.task(t) for t in response.tasks],
+                           "failures": [ecs_json.failure(f) for f in response.failures]})
+    if response.tasks:
+        print_table(TASK_HEADERS, task_rows(response.tasks))
+    for f in response.failures:
+        click.echo(f"failure: {f.reason}: {f.detail}", err=True)
+    if not response.tasks:
+        sys.exit(1)

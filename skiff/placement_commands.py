@@ -5,14 +5,13 @@ recorded cluster)."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
 
 from skiff import ecs_json
-from skiff.clikit import Api, api_command, fail, print_json, print_table
+from skiff.clikit import Api, api_command, fail, print_json, print_run, print_table
 from skiffapi.v1 import controlplane_pb2 as pb
 
 
@@ -73,21 +72,7 @@ def task_start(api: Api, reference: str, instances: tuple[str, ...], cluster: st
     """Start FAMILY[:REVISION] on the named instances (ECS StartTask)."""
     response = api.StartTask(pb.StartTaskRequest(cluster=cluster, task_definition=reference,
                                                  container_instances=instances, group=group))
-    _print_run(response, as_json)
-
-
-def _print_run(response, as_json: bool) -> None:
-    from skiff.cli import TASK_HEADERS, _task_rows
-
-    if as_json:
-        return print_json({"tasks": [ecs_json.task(t) for t in response.tasks],
-                           "failures": [ecs_json.failure(f) for f in response.failures]})
-    if response.tasks:
-        print_table(TASK_HEADERS, _task_rows(response.tasks))
-    for f in response.failures:
-        click.echo(f"failure: {f.reason}: {f.detail}", err=True)
-    if not response.tasks:
-        sys.exit(1)
+    print_run(response, as_json)
 
 
 @click.command("why")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from skiff import ecs_json
-from skiff.clikit import Api, api_command, fail, print_json, print_table
+from skiff.clikit import TASK_HEADERS, Api, api_command, fail, print_json, print_table, task_rows
 from skiff.placement_commands import constraint_messages, strategy_messages, with_placement
 from skiffapi.v1 import controlplane_pb2 as pb
 
@@ -168,8 +168,6 @@ def service_describe(api: Api, name: str, events: int, cluster: str, as_json: bo
 @api_command
 def service_ps(api: Api, name: str, show_all: bool, cluster: str, as_json: bool) -> None:
     """The service's tasks."""
-    from skiff.cli import TASK_HEADERS, _task_rows
-
     statuses = ["RUNNING", "STOPPED"] if show_all else ["RUNNING"]
     arns = [a for status in statuses for a in api.ListTasks(pb.ListTasksRequest(
         cluster=cluster, desired_status=status)).task_arns]
@@ -177,7 +175,7 @@ def service_ps(api: Api, name: str, show_all: bool, cluster: str, as_json: bool)
     mine = [t for t in tasks if t.group == f"service:{name}"]
     if as_json:
         return print_json({"tasks": [ecs_json.task(t) for t in mine]})
-    print_table(TASK_HEADERS, _task_rows(sorted(mine, key=lambda t: t.created_at_ms)))
+    print_table(TASK_HEADERS, task_rows(sorted(mine, key=lambda t: t.created_at_ms)))
 
 
 def _primary(s: pb.Service) -> pb.Deployment:

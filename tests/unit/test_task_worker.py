@@ -11,7 +11,7 @@ import pytest
 from agent.engine import (ContainerPlan, Dependency, EngineConfig, HealthStatus, RestartPolicy,
                           TaskEngine, TaskPlan, TaskReport, container_spec)
 from agent.fake_runtime import FakeRuntime
-from agent.runtime import HealthCheck, ImageNotFound, RuntimeUnavailable, docker_container_name
+from agent.runtime import HealthCheck, RuntimeUnavailable, docker_container_name
 from skiff.services import wait_until
 from skiffcore.status import TaskStatus
 
