@@ -33,8 +33,8 @@ from typing import Callable, Iterable
 
 from agent.credentials import RegistryCredentials
 from agent.runtime import (LABEL_TASK_ID, ContainerNotFound, ContainerRuntimeError,
-                           ContainerSpec, ContainerState, DockerRuntime, HealthCheck, PortSpec,
-                           docker_container_name)
+                           ContainerSpec, ContainerState, DockerRuntime, HealthCheck,
+                           ImageNotFound, PortSpec, docker_container_name)
 from skiffcore.status import StopCode, TaskStatus
 
 log = logging.getLogger("skiff.agent.engine")
@@ -306,10 +306,13 @@ class TaskWorker(threading.Thread):
     def __init__(self, plan: TaskPlan, runtime: DockerRuntime, report: Reporter,
                  config: EngineConfig, on_done: Callable[[str], None],
                  idle_wait: Callable[[], float] | None = None,
-                 docker_slots: threading.Semaphore | None = None):
+                 docker_slots: threading.Semaphore | None = None,
+                 present_images: set[str] | None = None):
         super().__init__(name=f"task-{plan.task_id[:8]}", daemon=True)
-        # Shared by the engine's workers: Docker starts containers fastest a few at a time.
+        # Shared by the engine's workers: a bound on Docker calls in flight, and the images
+        # known to be present (for prefer-cached pulls).
         self.docker_slots = docker_slots or threading.BoundedSemaphore(config.docker_parallelism)
+        self.present_images: set[str] = present_images if present_images is not None else set()
         self.plan = plan
         self.runtime = runtime
         self.idle_wait = idle_wait or (lambda: config.poll_interval)
@@ -345,10 +348,16 @@ class TaskWorker(threading.Thread):
         self._wake.set()
 
     def run(self) -> None:
+        # A task not yet RUNNING starts from "nothing there": create finds a container left by
+        # an earlier agent by its name (Docker's 409) and adopts it, so no inspect is needed.
+        fresh: dict[str, ContainerState | None] | None = (
+            {c.name: None for c in self.plan.containers}
+            if self.known < TaskStatus.RUNNING and self.plan.desired == TaskStatus.RUNNING
+            else None)
         try:
             while not self._stopping.is_set():
                 try:
-                    states = self._observe()
+                    states, fresh = fresh if fresh is not None else self._observe(), None
                 except _DockerAway as exc:
                     log.warning("task %s: %s", self.plan.task_id, exc)
                     self._pause(self.config.retry_delay)
@@ -361,6 +370,8 @@ class TaskWorker(threading.Thread):
                 try:
                     self._apply(action, states, observed)
                     self._retrying_since = None
+                    if action in (Action.REPORT_RUNNING, Action.REPORT_STOPPED):
+                        fresh = states  # a report changes nothing in Docker: no need to look
                 except ContainerRuntimeError as exc:
                     self._on_error(action, exc)
                     self._pause(self.config.retry_delay)
@@ -464,8 +475,7 @@ class TaskWorker(threading.Thread):
                     self._step = "CannotPullContainerError"
                     self._pull(container.spec.image)
                     self._step = "CannotCreateContainerError"
-                    with self.docker_slots:
-                        self._ids[container.name] = self.runtime.create(container.spec)
+                    self._ids[container.name] = self._create(container.spec)
         elif action == Action.START:
             self._step = "CannotStartContainerError"
             by_name = {c.name: c for c in observed}
@@ -530,11 +540,29 @@ class TaskWorker(threading.Thread):
             return container.spec.stop_timeout
         return self.config.stop_timeout
 
+    def _create(self, spec: ContainerSpec) -> str:
+        try:
+            with self.docker_slots:
+                return self.runtime.create(spec)
+        except ImageNotFound:
+            if spec.image not in self.present_images:
+                raise
+            # The image was removed behind the agent's back: pull it again, once.
+            self.present_images.discard(spec.image)
+            self._step = "CannotPullContainerError"
+            self._pull(spec.image)
+            self._step = "CannotCreateContainerError"
+            with self.docker_slots:
+                return self.runtime.create(spec)
+
     def _pull(self, image: str) -> None:
         behavior = self.config.pull_behavior
-        if behavior in ("prefer-cached", "once") and self.runtime.image_present(image):
-            return
+        if behavior in ("prefer-cached", "once"):
+            if image in self.present_images or self.runtime.image_present(image):
+                self.present_images.add(image)
+                return
         self.runtime.pull(image, auth=self.config.credentials.for_image(image))
+        self.present_images.add(image)
 
     def _stop_cause(self, states: dict[str, ContainerState | None]) -> tuple[str, str]:
         if self._failure:
@@ -613,6 +641,7 @@ class TaskEngine:
         self._closing = threading.Event()
         self._exit_times: dict[str, float] = {}  # container id -> when it exited
         self._docker_slots = threading.BoundedSemaphore(self.config.docker_parallelism)
+        self._present_images: set[str] = set()
         self._workers: dict[str, TaskWorker] = {}
         self._finished: set[str] = set()  # reported STOPPED; ignore until the set drops them
 
@@ -624,10 +653,12 @@ class TaskEngine:
             for task_id, plan in wanted.items():
                 worker = self._workers.get(task_id)
                 if worker is not None:
-                    worker.update(plan)
+                    if worker.plan != plan:  # unchanged tasks need no second look at Docker
+                        worker.update(plan)
                 elif task_id not in self._finished:
                     worker = TaskWorker(plan, self.runtime, self.report, self.config, self._done,
-                                        self.idle_wait, self._docker_slots)
+                                        self.idle_wait, self._docker_slots,
+                                        self._present_images)
                     self._workers[task_id] = worker
                     worker.start()
         self._stop_strays(set(wanted))
