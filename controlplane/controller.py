@@ -31,6 +31,7 @@ log = logging.getLogger("skiff.controlplane.controller")
 class ServiceController:
     def __init__(self, layer: ControlPlaneService, election: Election, tick: float = 1.0,
                  lost_after: float = 30.0, stopped_retention: float = 3600.0,
+                 max_backoff: float = 900.0,
                  debounce: float = 0.02, clock: Callable[[], float] = time.monotonic):
         self.layer = layer
         self.view = layer.view
@@ -38,6 +39,7 @@ class ServiceController:
         self.tick = tick
         self.lost_after = lost_after
         self.stopped_retention_ms = int(stopped_retention * 1000)
+        self.max_backoff_ms = int(max_backoff * 1000)
         self.debounce = debounce
         self.clock = clock
         self._wake = threading.Event()
@@ -109,7 +111,8 @@ class ServiceController:
         if service.status == "DRAINING":
             after.desired_count = 0
             after.scheduling_strategy = "REPLICA"  # a deleted DAEMON drains like a replica
-        decision = reconcile(after, views, now_ms, eligible, new_deployment_id())
+        decision = reconcile(after, views, now_ms, eligible, new_deployment_id(),
+                             self.max_backoff_ms)
         after.scheduling_strategy = service.scheduling_strategy
         primary = next((d for d in after.deployments if d.status == "PRIMARY"), None)
         if primary is not None:  # a rollback changes the service's task definition

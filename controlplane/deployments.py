@@ -134,15 +134,16 @@ def failure_threshold(desired: int) -> int:
     return min(200, max(10, math.ceil(0.5 * desired)))
 
 
-def backoff_ms(failures: int) -> int:
+def backoff_ms(failures: int, limit_ms: int = MAX_BACKOFF_MS) -> int:
     """Delay before the next start after `failures` consecutive failed tasks."""
     if failures <= 0:
         return 0
-    return min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** min(failures - 1, 20))
+    return min(limit_ms, BASE_BACKOFF_MS * 2 ** min(failures - 1, 20))
 
 
 def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
-              eligible_instances: Iterable[str] = (), new_deployment_id: str = "") -> Decision:
+              eligible_instances: Iterable[str] = (), new_deployment_id: str = "",
+              max_backoff_ms: int = MAX_BACKOFF_MS) -> Decision:
     """The next step for one REPLICA or DAEMON service. `eligible_instances` are, for a DAEMON,
     the ACTIVE connected instances that meet its constraints. `new_deployment_id` names a
     rollback deployment if the circuit breaker creates one."""
@@ -175,7 +176,11 @@ def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
             healthy(o, now_ms, service.healthy_after_ms) for o in by_deployment.get(primary.id, [])
             if o.started_at_ms > t.stopped_at_ms))
         # The first `desired` failures are retried at once; the back-off grows after that.
-        decision.backoff_until_ms = last_failure + backoff_ms(recent - service.desired_count)
+        delay = backoff_ms(recent - service.desired_count, max_backoff_ms)
+        decision.backoff_until_ms = last_failure + delay
+        if decision.backoff_until_ms > now_ms:
+            add_event(service, now_ms, f"(service {service.name}) {recent} tasks failed to start; "
+                                       f"waiting {delay // 1000} s before starting more.")
     if failures or primary.rollout_state == FAILED:
         return decision  # a failed deployment launches nothing more (ECS)
 

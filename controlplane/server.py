@@ -30,12 +30,15 @@ class ControlPlaneServer:
     """`ControlPlaneServer(store, "127.0.0.1:7070").start()`; `.port` is the bound port."""
 
     def __init__(self, store: Store, listen: str = "127.0.0.1:7070", max_workers: int = 1024,
-                 session_timeout: float = 15.0, lost_after: float = 30.0):
+                 session_timeout: float = 15.0, lost_after: float = 30.0,
+                 stopped_retention: float = 3600.0, max_backoff: float = 900.0):
         self.store = store
         self.service = ControlPlaneService(store, session_timeout=session_timeout)
         # Every replica serves the API; the elected one also runs the controllers.
         self.election = Election(store)
-        self.controller = ServiceController(self.service, self.election, lost_after=lost_after)
+        self.controller = ServiceController(self.service, self.election, lost_after=lost_after,
+                                            stopped_retention=stopped_retention,
+                                            max_backoff=max_backoff)
         # Each agent's assignment stream holds a worker thread for its lifetime, so the pool
         # is sized for many agents; keepalive pings find streams whose agent died.
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
@@ -67,11 +70,11 @@ class ControlPlaneServer:
         self.service.close()
 
 
-def serve(etcd: str, listen: str, session_timeout: float = 15.0, lost_after: float = 30.0) -> None:
-    """Serve in the foreground until interrupted (`skiff controlplane serve`)."""
+def serve(etcd: str, listen: str, **settings: float) -> None:
+    """Serve in the foreground until interrupted (`skiff controlplane serve`); `settings` are
+    ControlPlaneServer's timing keywords."""
     store = EtcdStore.connect(etcd)
-    server = ControlPlaneServer(store, listen, session_timeout=session_timeout,
-                                lost_after=lost_after).start()
+    server = ControlPlaneServer(store, listen, **settings).start()
     try:
         server.wait()
     finally:

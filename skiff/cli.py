@@ -312,11 +312,17 @@ def controlplane() -> None:
 @click.option("--lost-after", type=float, default=30.0, show_default=True,
               help="Seconds an agent may stay disconnected before its service tasks are "
                    "replaced elsewhere.")
-def controlplane_serve(etcd: str, listen: str, session_timeout: float, lost_after: float) -> None:
+@click.option("--stopped-retention", type=float, default=3600.0, show_default=True,
+              help="Seconds a STOPPED task stays describable (ECS: 1 hour).")
+@click.option("--max-backoff", type=float, default=900.0, show_default=True,
+              help="Longest wait between starts of a service whose tasks keep failing.")
+def controlplane_serve(etcd: str, listen: str, session_timeout: float, lost_after: float,
+                       stopped_retention: float, max_backoff: float) -> None:
     """Serve the control-plane and agent APIs (state in etcd)."""
     from controlplane.server import serve
 
-    serve(etcd, listen, session_timeout, lost_after)
+    serve(etcd, listen, session_timeout=session_timeout, lost_after=lost_after,
+          stopped_retention=stopped_retention, max_backoff=max_backoff)
 
 
 @cli.group()

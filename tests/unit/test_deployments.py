@@ -129,6 +129,7 @@ def test_failures_back_off_exponentially():
     d = reconcile(svc, failed, NOW)
     assert d.backoff_until_ms == NOW - 1000 + 3 + backoff_ms(4 - 1)
     assert started(d) == 0
+    assert "4 tasks failed to start; waiting 4 s" in svc.events[0].message
     assert started(reconcile(svc, failed, d.backoff_until_ms)) == 1
 
 
