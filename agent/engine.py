@@ -296,6 +296,10 @@ def _epoch(timestamp: str | None) -> float | None:
     return moment.timestamp() + (int(digits) / 10 ** len(digits) if digits else 0.0)
 
 
+# Docker event actions that change what a worker would decide.
+WAKING_EVENTS = ("die", "oom", "destroy", "health_status", "kill", "stop", "pause", "unpause")
+
+
 class _DockerAway(Exception):
     """Docker did not answer while observing: decide nothing until it does."""
 
@@ -728,7 +732,12 @@ class TaskEngine:
                 self._events_live.set()
                 self._wake_all()  # whatever happened while no stream was open
                 for event in stream:
-                    task_id = ((event.get("Actor") or {}).get("Attributes") or {}).get(LABEL_TASK_ID)
+                    # Only what the agent did not cause itself needs a look (create and start
+                    # are its own doing; it already looked).
+                    if not str(event.get("Action", "")).startswith(WAKING_EVENTS):
+                        continue
+                    attributes = (event.get("Actor") or {}).get("Attributes") or {}
+                    task_id = attributes.get(LABEL_TASK_ID)
                     with self._lock:
                         worker = self._workers.get(task_id)
                     if worker is not None:

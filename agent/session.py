@@ -87,6 +87,7 @@ class Agent:
         self._pending_wake = threading.Event()
         self._stream: grpc.Future | None = None
         self._last_plans: list[TaskPlan] | None = None
+        self._plans: dict[str, tuple[bytes, TaskPlan]] = {}  # task id -> (assignment, plan)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -208,11 +209,20 @@ class Agent:
             cluster=self.config.cluster, instance_id=self.instance_id))
         for assignments in self._stream:
             self._last_plans = [self._plan(a) for a in assignments.tasks]
+            for gone in set(self._plans) - {a.task_id for a in assignments.tasks}:
+                del self._plans[gone]
             self.engine.apply(self._last_plans)
         raise grpc.RpcError("assignment stream ended")
 
     def _plan(self, assignment: agent_pb2.TaskAssignment) -> TaskPlan:
-        return task_plan(assignment, self.config.cluster, self.instance_id)
+        """The engine's plan for an assignment, converted once per distinct message (the
+        whole set is resent on every change of any of its tasks)."""
+        encoded = assignment.SerializeToString(deterministic=True)
+        cached = self._plans.get(assignment.task_id)
+        if cached is None or cached[0] != encoded:
+            cached = self._plans[assignment.task_id] = (
+                encoded, task_plan(assignment, self.config.cluster, self.instance_id))
+        return cached[1]
 
     # -- reports -------------------------------------------------------------------------
 
