@@ -26,6 +26,7 @@ import enum
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -274,6 +275,7 @@ class EngineConfig:
     poll_interval: float = 0.5           # how often a worker looks at its containers...
     idle_poll: float = 15.0              # ...while Docker's events wake it on every change
     docker_parallelism: int = 64         # container creates and starts in flight at once
+    stop_defer: float = 3.0              # how long a stop may wait for starts in flight
     pull_behavior: str = "default"       # default: always pull | prefer-cached | once
     retry_delay: float = 2.0             # after a runtime error
     start_timeout: float = 180.0         # retriable errors before RUNNING give up after this
@@ -300,6 +302,33 @@ def _epoch(timestamp: str | None) -> float | None:
 WAKING_EVENTS = ("die", "oom", "destroy", "health_status", "kill", "stop", "pause", "unpause")
 
 
+class DockerTraffic:
+    """What the engine's workers ask of Docker at once: a bound on creates and starts in
+    flight, and a way for stops to let those go first."""
+
+    def __init__(self, parallelism: int):
+        self._slots = threading.BoundedSemaphore(parallelism)
+        self._busy = threading.Condition()
+        self._starting = 0
+
+    @contextmanager
+    def starting(self):
+        with self._busy:
+            self._starting += 1
+        try:
+            with self._slots:
+                yield
+        finally:
+            with self._busy:
+                self._starting -= 1
+                self._busy.notify_all()
+
+    def wait_for_starts(self, at_most: float) -> None:
+        """Return once no create or start is in flight, or after `at_most` seconds."""
+        with self._busy:
+            self._busy.wait_for(lambda: self._starting == 0, at_most)
+
+
 class _DockerAway(Exception):
     """Docker did not answer while observing: decide nothing until it does."""
 
@@ -310,12 +339,12 @@ class TaskWorker(threading.Thread):
     def __init__(self, plan: TaskPlan, runtime: DockerRuntime, report: Reporter,
                  config: EngineConfig, on_done: Callable[[str], None],
                  idle_wait: Callable[[], float] | None = None,
-                 docker_slots: threading.Semaphore | None = None,
+                 traffic: "DockerTraffic | None" = None,
                  present_images: set[str] | None = None):
         super().__init__(name=f"task-{plan.task_id[:8]}", daemon=True)
         # Shared by the engine's workers: a bound on Docker calls in flight, and the images
         # known to be present (for prefer-cached pulls).
-        self.docker_slots = docker_slots or threading.BoundedSemaphore(config.docker_parallelism)
+        self.traffic = traffic or DockerTraffic(config.docker_parallelism)
         self.present_images: set[str] = present_images if present_images is not None else set()
         self.plan = plan
         self.runtime = runtime
@@ -485,7 +514,7 @@ class TaskWorker(threading.Thread):
             by_name = {c.name: c for c in observed}
             for container in observed:
                 if startable(container, by_name):
-                    with self.docker_slots:
+                    with self.traffic.starting():
                         self.runtime.start(states[container.name].container_id)
         elif action == Action.RESTART:
             for container in observed:
@@ -517,7 +546,10 @@ class TaskWorker(threading.Thread):
                  self.restarts[container.name])
 
     def _stop_containers(self, names: set[str], states: dict[str, ContainerState | None]) -> None:
-        """Stop these containers at once, each with its own stop timeout."""
+        """Stop these containers at once, each with its own stop timeout; briefly after the
+        starts in flight, which Docker would otherwise slow down (a rollout stops old tasks
+        while it starts new ones, and waits for the new ones only)."""
+        self.traffic.wait_for_starts(self.config.stop_defer)
         targets = [(states[c.name].container_id, self._stop_timeout(c))
                    for c in self.plan.containers if c.name in names]
         errors: list[ContainerRuntimeError] = []
@@ -546,7 +578,7 @@ class TaskWorker(threading.Thread):
 
     def _create(self, spec: ContainerSpec) -> str:
         try:
-            with self.docker_slots:
+            with self.traffic.starting():
                 return self.runtime.create(spec)
         except ImageNotFound:
             if spec.image not in self.present_images:
@@ -556,7 +588,7 @@ class TaskWorker(threading.Thread):
             self._step = "CannotPullContainerError"
             self._pull(spec.image)
             self._step = "CannotCreateContainerError"
-            with self.docker_slots:
+            with self.traffic.starting():
                 return self.runtime.create(spec)
 
     def _pull(self, image: str) -> None:
@@ -644,7 +676,7 @@ class TaskEngine:
         self._events_live = threading.Event()
         self._closing = threading.Event()
         self._exit_times: dict[str, float] = {}  # container id -> when it exited
-        self._docker_slots = threading.BoundedSemaphore(self.config.docker_parallelism)
+        self._traffic = DockerTraffic(self.config.docker_parallelism)
         self._present_images: set[str] = set()
         self._workers: dict[str, TaskWorker] = {}
         self._finished: set[str] = set()  # reported STOPPED; ignore until the set drops them
@@ -661,7 +693,7 @@ class TaskEngine:
                         worker.update(plan)
                 elif task_id not in self._finished:
                     worker = TaskWorker(plan, self.runtime, self.report, self.config, self._done,
-                                        self.idle_wait, self._docker_slots,
+                                        self.idle_wait, self._traffic,
                                         self._present_images)
                     self._workers[task_id] = worker
                     worker.start()
