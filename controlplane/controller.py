@@ -118,10 +118,7 @@ class ServiceController:
         if primary is not None:  # a rollback changes the service's task definition
             after.task_definition_arn = primary.task_definition_arn
 
-        stopped = []
-        for task_id, reason in decision.stop:
-            self.layer.stop_task(cluster, task_id, reason, SCHEDULER_STOP, fence)
-            stopped.append(task_id)
+        stopped = self.layer.stop_tasks(cluster, decision.stop, SCHEDULER_STOP, fence)
         if stopped:
             add_event(after, now_ms, f"(service {service.name}) has stopped {len(stopped)} running "
                                      f"tasks: {' '.join(f'(task {t})' for t in stopped)}.")

@@ -462,6 +462,37 @@ class ControlPlaneService:
 
         return self._retry(attempt)
 
+    def stop_tasks(self, cluster: str, stops: list[tuple[str, str]], stop_code: str,
+                   fence: dict[str, int] | None = None) -> list[str]:
+        """Set desiredStatus STOPPED on many tasks in one transaction (the controller's way:
+        a rollout stops tens at once). `stops` are (task id, reason); returns the ids changed."""
+        cluster = _cluster_name(cluster)
+
+        def attempt(batch: list[tuple[str, str]]) -> list[str]:
+            now = self.now_ms()
+            puts, expect, changed = {}, dict(fence or {}), []
+            for task_id, reason in batch:
+                current = self.view.task(cluster, task_id)
+                if current is None or current.desired == TaskStatus.STOPPED:
+                    continue
+                task = current.copy()
+                task.desired_status = TaskStatus.STOPPED.name
+                task.stop_code = task.stop_code or stop_code
+                task.stopped_reason = task.stopped_reason or reason
+                task.stopping_at_ms = now
+                key = Keys.task(cluster, task_id)
+                puts[key], expect[key] = task.encode(), task.version
+                changed.append(task_id)
+            if puts:
+                self._commit(puts=puts, expect=expect)
+            return changed
+
+        changed: list[str] = []
+        for start in range(0, len(stops), MAX_BATCH_TASKS):  # etcd's 128-operation limit
+            batch = stops[start:start + MAX_BATCH_TASKS]
+            changed += self._retry(lambda: attempt(batch))
+        return changed
+
     def describe_tasks(self, cluster: str, references: Iterable[str]
                        ) -> tuple[list[TaskRecord], list[Failure]]:
         tasks, failures = [], []

@@ -182,3 +182,18 @@ def test_racing_run_tasks_for_the_last_memory(any_store):
     assert [f.reason for f in failures] == ["RESOURCE:MEMORY"]
     assert service.instance(cluster, "i-race").remaining_memory == 200
     service.close()
+
+
+def test_stop_tasks_in_one_go(service):
+    add_instance(service)
+    service.register_task_definition(taskdef())
+    tasks, _ = service.run_task("default", "web", count=3)
+    ids = [t.task_id for t in tasks]
+    changed = service.stop_tasks("default", [(ids[0], "old"), (ids[1], "old")],
+                                 "ServiceSchedulerInitiated")
+    assert sorted(changed) == sorted(ids[:2])
+    stopped = [service.task("default", i) for i in ids]
+    assert [t.desired for t in stopped] == [TaskStatus.STOPPED, TaskStatus.STOPPED,
+                                            TaskStatus.RUNNING]
+    assert stopped[0].stop_code == "ServiceSchedulerInitiated" and stopped[0].stopped_reason == "old"
+    assert service.stop_tasks("default", [(ids[0], "again")], "ServiceSchedulerInitiated") == []
