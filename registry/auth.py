@@ -212,10 +212,11 @@ class Authorizer:
     (tens of milliseconds, on purpose) is computed once per client, not once per request.
     """
 
-    def __init__(self, config: AuthConfig, is_public: Callable[[str], bool] = lambda _: False
-                 ) -> None:
+    def __init__(self, config: AuthConfig, is_public: Callable[[str], bool] = lambda _: False,
+                 clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self._is_public = is_public
+        self._clock = clock  # wall time: tokens carry absolute expiry times
         self._lock = threading.Lock()
         self._verified: dict[str, tuple[Identity, float]] = {}
 
@@ -236,7 +237,7 @@ class Authorizer:
             expires = now + _CACHE_SECONDS
         elif scheme == "bearer":
             identity, expires_at = self._check_token(value.strip())
-            expires = now + min(_CACHE_SECONDS, max(expires_at - time.time(), 0))
+            expires = now + min(_CACHE_SECONDS, max(expires_at - self._clock(), 0))
         else:
             raise RegistryError("UNAUTHORIZED", f"unsupported authorization scheme {scheme!r}")
         with self._lock:
@@ -313,7 +314,7 @@ class Authorizer:
                 granted = wanted & self.rights(user, name)
                 if granted:
                     access.setdefault(name, set()).update(granted)
-        now = int(time.time())
+        now = int(self._clock())
         payload = {"sub": user or "", "aud": self.config.service, "iat": now,
                    "exp": now + self.config.token_ttl,
                    "access": [{"type": "repository", "name": name, "actions": sorted(actions)}
@@ -339,7 +340,7 @@ class Authorizer:
                        for entry in payload.get("access", []) if entry.get("type") == "repository"}
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeEncodeError):
             raise RegistryError("UNAUTHORIZED", "invalid token") from None
-        if expires <= time.time():
+        if expires <= self._clock():
             raise RegistryError("UNAUTHORIZED", "token expired")
         if payload.get("aud") != self.config.service:
             raise RegistryError("UNAUTHORIZED", "token issued for another service")

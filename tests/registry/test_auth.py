@@ -8,7 +8,6 @@ import json
 import shutil
 import ssl
 import subprocess
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -127,11 +126,12 @@ def test_tokens_grant_the_intersection_and_cannot_be_forged(tmp_path: Path) -> N
 
 def test_expired_token_is_unauthorized(tmp_path: Path) -> None:
     config = AuthConfig.load(write_auth_file(tmp_path / "auth.json", token_ttl=1))
-    authorizer = Authorizer(config)
+    now = [1_000_000.0]
+    authorizer = Authorizer(config, clock=lambda: now[0])
     token = authorizer.issue_token("alice", ["repository:team/app:pull"])["token"]
-    time.sleep(1.1)
+    now[0] += 1.1  # past the token's one-second lifetime
     with pytest.raises(RegistryError) as err:
-        Authorizer(config).authenticate(f"Bearer {token}")
+        Authorizer(config, clock=lambda: now[0]).authenticate(f"Bearer {token}")
     assert err.value.code == "UNAUTHORIZED" and "expired" in err.value.message
 
 
