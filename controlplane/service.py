@@ -788,9 +788,7 @@ def placement_rules(constraints: Iterable[dict], strategies: Iterable[dict]) -> 
     try:
         return parse_constraints(list(constraints)), parse_strategies(list(strategies))
     except PlacementError as exc:
-        position = getattr(exc, "position", None)  # expressions say where they went wrong
-        message = exc.message if position is None else f"{exc.message} at position {position}"
-        raise InvalidParameter(exc.field, message) from exc
+        raise InvalidParameter(exc.field, exc.detail) from exc
 
 
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_./\\-]{1,128}$")

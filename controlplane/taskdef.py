@@ -1107,9 +1107,7 @@ def _placement_constraints(value: object, out) -> tuple:
     try:
         return parse_constraints(value, allow_distinct_instance=False)
     except PlacementError as exc:
-        position = getattr(exc, "position", None)
-        out.error(exc.field, exc.message if position is None
-                  else f"{exc.message} at position {position}")
+        out.error(exc.field, exc.detail)
         return ()
 
 

@@ -21,6 +21,11 @@ class PlacementError(ValueError):
         self.field = field
         self.message = message
 
+    @property
+    def detail(self) -> str:
+        """The message for an error reported under `field` (with the column, for expressions)."""
+        return self.message
+
 
 class ExpressionError(PlacementError):
     """A cluster query language expression that does not parse or type-check.
@@ -36,6 +41,10 @@ class ExpressionError(PlacementError):
         self.message = message
         self.position = position
         self.expression = expression
+
+    @property
+    def detail(self) -> str:
+        return f"{self.message} at position {self.position}"
 
     def pointer(self) -> str:
         """The expression and a caret under the offending column, for a terminal."""
