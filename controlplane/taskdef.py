@@ -590,53 +590,45 @@ def _decimal_units(text: str, per: int) -> int | None:
     return int(amount)
 
 
-def _task_cpu(value: object, out: _Collector) -> int | None:
-    path = "cpu"
-    hint = "CPU units (e.g. \"1024\") or vCPUs (e.g. \"1 vCPU\")"
-    units: int | None
+def _task_size(value: object, out: _Collector, path: str, hint: str, unit: re.Pattern[str],
+               per_unit: int, whole: str) -> int | None:
+    """Task-level cpu or memory: an int, an integer string, or "<n> <unit>" (vCPU, GB)."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         out.error(path, f"must be {hint}, got {_show(value)}")
         return None
     if isinstance(value, int):
-        units = value
-    elif _INT_RE.fullmatch(value):
-        units = int(value)
-    elif m := _VCPU_RE.fullmatch(value):
-        units = _decimal_units(m.group(1), CPU_UNITS_PER_VCPU)
-        if units is None:
-            out.error(path, f"must be a whole number of CPU units (1 vCPU = 1024), got {_show(value)}")
-            return None
-    else:
-        out.error(path, f"must be {hint}, got {_show(value)}")
+        return value
+    if _INT_RE.fullmatch(value):
+        return int(value)
+    if m := unit.fullmatch(value):
+        amount = _decimal_units(m.group(1), per_unit)
+        if amount is None:
+            out.error(path, f"must be {whole}, got {_show(value)}")
+        return amount
+    out.error(path, f"must be {hint}, got {_show(value)}")
+    return None
+
+
+def _task_cpu(value: object, out: _Collector) -> int | None:
+    units = _task_size(value, out, "cpu", "CPU units (e.g. \"1024\") or vCPUs (e.g. \"1 vCPU\")",
+                       _VCPU_RE, CPU_UNITS_PER_VCPU,
+                       "a whole number of CPU units (1 vCPU = 1024)")
+    if units is None:
         return None
     low, high = TASK_CPU_RANGE
     if not low <= units <= high:
-        out.error(path, f"must be between {low} and {high} CPU units, got {_show(value)}")
+        out.error("cpu", f"must be between {low} and {high} CPU units, got {_show(value)}")
         return None
     return units
 
 
 def _task_memory(value: object, out: _Collector) -> int | None:
-    path = "memory"
-    hint = "MiB (e.g. \"512\") or GB (e.g. \"2 GB\")"
-    mib: int | None
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        out.error(path, f"must be {hint}, got {_show(value)}")
-        return None
-    if isinstance(value, int):
-        mib = value
-    elif _INT_RE.fullmatch(value):
-        mib = int(value)
-    elif m := _GB_RE.fullmatch(value):
-        mib = _decimal_units(m.group(1), MIB_PER_GB)
-        if mib is None:
-            out.error(path, f"must be a whole number of MiB (1 GB = 1024 MiB), got {_show(value)}")
-            return None
-    else:
-        out.error(path, f"must be {hint}, got {_show(value)}")
+    mib = _task_size(value, out, "memory", "MiB (e.g. \"512\") or GB (e.g. \"2 GB\")",
+                     _GB_RE, MIB_PER_GB, "a whole number of MiB (1 GB = 1024 MiB)")
+    if mib is None:
         return None
     if mib < MIN_CONTAINER_MEMORY_MIB:
-        out.error(path, f"must be at least {MIN_CONTAINER_MEMORY_MIB} MiB, got {_show(value)}")
+        out.error("memory", f"must be at least {MIN_CONTAINER_MEMORY_MIB} MiB, got {_show(value)}")
         return None
     return mib
 

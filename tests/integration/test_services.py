@@ -79,8 +79,10 @@ def test_spread_replace_and_roll_out(stack):
     seen, done = [], threading.Event()
 
     def probe():
-        while not done.is_set():
+        while True:
             seen.append(len(running(stack, "web")))
+            if done.wait(0.05):  # a look every 50 ms until the rollout is over
+                return
 
     thread = threading.Thread(target=probe)
     thread.start()
