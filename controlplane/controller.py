@@ -79,8 +79,11 @@ class ServiceController:
         """One level-triggered pass over every cluster."""
         for cluster in sorted(self.view.clusters()):
             lost = self._lost_instances(cluster)
+            by_group: dict[str, list[TaskRecord]] = {}
+            for task in self.view.tasks(cluster):  # one pass, not one per service
+                by_group.setdefault(task.group, []).append(task)
             for service in self.view.services(cluster).values():
-                self._reconcile_service(cluster, service, lost)
+                self._reconcile_service(cluster, service, lost, by_group.get(service.group, []))
             self._forget_old_stopped_tasks(cluster)
 
     def _lost_instances(self, cluster: str) -> set[str]:
@@ -99,11 +102,11 @@ class ServiceController:
                 lost.add(instance_id)
         return lost
 
-    def _reconcile_service(self, cluster: str, service: ServiceRecord, lost: set[str]) -> None:
+    def _reconcile_service(self, cluster: str, service: ServiceRecord, lost: set[str],
+                           tasks: list[TaskRecord]) -> None:
         fence = self.election.fence()
         now_ms = self.layer.now_ms()
         instances = self.view.instances(cluster)
-        tasks = [t for t in self.view.tasks(cluster) if t.group == service.group]
         spec = self.layer.spec(service.task_definition_arn)
         views = [_task_view(t, instances.get(t.instance_id), lost, spec) for t in tasks]
         eligible = self._eligible(cluster, service) if service.scheduling_strategy == DAEMON else ()

@@ -75,7 +75,7 @@ class Stack:
     def up(self, stop_timeout: float = 30.0, timeout: float = 60.0,
            agent_args: tuple[str, ...] = (), agents: int = 1) -> None:
         """Start everything; `agents` container instances share the local Docker engine."""
-        if self._running():
+        if self._ours():
             raise StackError(f"a stack is already running from {self.state_dir} (skiff down first)")
         self._record.unlink(missing_ok=True)
         host, _, port = self.endpoint.rpartition(":")
@@ -130,9 +130,6 @@ class Stack:
         started = data.get("started", {})
         return {name: pid for name, pid in data.get("pids", {}).items()
                 if _alive(pid) and started.get(name) == _start_time(pid)}
-
-    def _running(self) -> bool:
-        return bool(self._ours())
 
     def wait(self) -> None:
         """Block until interrupted or a component dies, then stop everything."""
