@@ -371,9 +371,12 @@ class TaskWorker(threading.Thread):
         self._wake.set()
 
     def update(self, plan: TaskPlan) -> None:
-        """A newer assignment for this task (e.g. desired STOPPED)."""
+        """A newer assignment for this task (e.g. desired STOPPED). One that only records
+        what this worker reported itself (`last_status`) changes no decision: no wake-up."""
+        changed = replace(plan, last_status=self.plan.last_status) != self.plan
         self.plan = plan
-        self._wake.set()
+        if changed:
+            self._wake.set()
 
     def shutdown(self) -> None:
         """Stop working (agent shutdown); containers are left as they are."""
@@ -680,11 +683,18 @@ class TaskEngine:
         self._present_images: set[str] = set()
         self._workers: dict[str, TaskWorker] = {}
         self._finished: set[str] = set()  # reported STOPPED; ignore until the set drops them
+        self._wanted: set[str] | None = None  # the last set applied; None before the first
 
-    def apply(self, plans: list[TaskPlan]) -> None:
-        """Reconcile with the complete set of tasks this instance must run."""
+    def apply(self, plans: list[TaskPlan], sweep: bool = False) -> None:
+        """Reconcile with the complete set of tasks this instance must run.
+
+        Docker's containers are only listed for strays (and stopped ones due for removal)
+        when a task left the set, on the first set, or with `sweep` (the periodic re-apply):
+        listing every container on each new set would cost Docker more than the starts do."""
         wanted = {p.task_id: p for p in plans}
         with self._lock:
+            left = self._wanted is None or bool(self._wanted - set(wanted))
+            self._wanted = set(wanted)
             self._finished &= set(wanted)
             for task_id, plan in wanted.items():
                 worker = self._workers.get(task_id)
@@ -697,7 +707,8 @@ class TaskEngine:
                                         self._present_images)
                     self._workers[task_id] = worker
                     worker.start()
-        self._stop_strays(set(wanted))
+        if sweep or left:
+            self._stop_strays(set(wanted))
 
     def _done(self, task_id: str) -> None:
         with self._lock:

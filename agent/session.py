@@ -185,7 +185,7 @@ class Agent:
         channel, failures = self._channel, 0
         while not self._stop.wait(self.config.heartbeat_interval) and channel is self._channel:
             if self.engine is not None and self._last_plans is not None:
-                self.engine.apply(self._last_plans)
+                self.engine.apply(self._last_plans, sweep=True)
             try:
                 self._stub.Heartbeat(agent_pb2.HeartbeatRequest(
                     cluster=self.config.cluster, instance_id=self.instance_id), timeout=5)

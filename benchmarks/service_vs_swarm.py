@@ -28,7 +28,10 @@ Swarm mode is enabled for the run (`docker swarm init --advertise-addr 127.0.0.1
 (`docker swarm leave --force`) at the end, whatever happens.
 
     python benchmarks/service_vs_swarm.py [--sizes 10,50,100] [--scale-from 100 --scale-to 200]
-        [--rolling 50] [--kill 10 --kill-from 50] [--docker-runs 100] [--skip-swarm]
+        [--rolling 50] [--kill 10 --kill-from 50] [--docker-runs 100] [--skip-swarm] [--repeat 3]
+
+With `--repeat R` every figure is measured R times, Skiff's and Swarm's rounds taking turns (so
+a slow spell of the machine hits both alike), and the table gives the medians.
 
 The ratio is skiff/swarm seconds: 1.0 or below means Skiff is at least as fast.
 """
@@ -38,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -288,14 +292,19 @@ def swarm_leave() -> None:
 class Figure:
     label: str
     containers: int  # containers the operation starts, for the per-second rate
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, list[float]] = field(default_factory=dict)  # by side, one per round
+
+    def median(self, side: str) -> float | None:
+        values = self.seconds.get(side)
+        return statistics.median(values) if values else None
 
 
 def measure(side, args, figures: dict[str, Figure]) -> None:
     """Every figure for one orchestrator; printed as it comes, so a failure keeps the rest."""
 
     def record(key: str, label: str, count: int, seconds: float) -> None:
-        figures.setdefault(key, Figure(label, count)).seconds[side.name] = seconds
+        figures.setdefault(key, Figure(label, count)).seconds.setdefault(side.name, []).append(
+            seconds)
         print(f"  {side.name:5}  {label:28} {seconds:7.2f} s  {count / seconds:7.1f} containers/s",
               flush=True)
 
@@ -346,7 +355,7 @@ def print_table(figures: dict[str, Figure], reference: list[tuple[str, int, floa
 
     rows = [["figure", "containers", "skiff s", "swarm s", "skiff/swarm", "skiff c/s", "swarm c/s"]]
     for f in figures.values():
-        skiff, swarm = f.seconds.get("skiff"), f.seconds.get("swarm")
+        skiff, swarm = f.median("skiff"), f.median("swarm")
         rows.append([f.label, str(f.containers), secs(skiff), secs(swarm),
                      f"{skiff / swarm:.2f}" if skiff and swarm else "-",
                      rate(f.containers, skiff), rate(f.containers, swarm)])
@@ -357,6 +366,9 @@ def print_table(figures: dict[str, Figure], reference: list[tuple[str, int, floa
                         for i, (c, w) in enumerate(zip(row, widths))))
         if n == 0:
             print("  ".join("-" * w for w in widths))
+    rounds = max((len(v) for f in figures.values() for v in f.seconds.values()), default=1)
+    if rounds > 1:
+        print(f"seconds: median of {rounds} rounds")
     print("skiff/swarm: ratio of the seconds; 1.0 or below means Skiff is at least as fast")
     if reference:
         print("\nfor reference, plain `docker run -d --init` (no orchestrator):")
@@ -378,6 +390,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--docker-runs", type=int, default=100,
                         help="plain `docker run`s per reference figure (0: skip)")
     parser.add_argument("--skip-swarm", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of every figure, the sides taking turns; medians reported")
     parser.add_argument("--swarm-update-monitor", default="1ms",
                         help="Swarm's --update-monitor for the rolling update (default 1ms, as "
                              "Skiff's healthy_after_seconds 0: Swarm takes 0 for its own "
@@ -390,6 +404,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.kill > args.kill_from:
         parser.error("--kill must not exceed --kill-from")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     return args
 
 
@@ -430,11 +446,18 @@ def main() -> None:
                 swarm_joined = True  # set first: a half-done init is still left in `finally`
                 swarm_init()
 
-            measure(Skiff(api, stack.registry_address, tuple(taskdefs), args.timeout, args.poll),
-                    args, figures)
+            sides = [Skiff(api, stack.registry_address, tuple(taskdefs), args.timeout,
+                           args.poll)]
             if not args.skip_swarm:
-                measure(Swarm((v1, v2), args.timeout, args.poll, args.swarm_update_monitor,
-                              args.swarm_restart_delay), args, figures)
+                sides.append(Swarm((v1, v2), args.timeout, args.poll, args.swarm_update_monitor,
+                                   args.swarm_restart_delay))
+            for round_ in range(args.repeat):
+                if args.repeat > 1:
+                    print(f"round {round_ + 1} of {args.repeat}", flush=True)
+                # Who goes first alternates, so neither always meets the engine just after
+                # the other's cleanup.
+                for side in sides if round_ % 2 == 0 else reversed(sides):
+                    measure(side, args, figures)
             if args.docker_runs:
                 for label, parallel in (("8 in parallel", 8), ("one at a time", 1)):
                     seconds = docker_runs(v1, args.docker_runs, parallel)

@@ -322,15 +322,17 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
 
     @_stream_edge
     def StreamAssignments(self, request, context):
-        """Send the complete task set now, after every change (level-triggered), and again
-        every `resend_interval` even when unchanged, so a dead agent's stream is noticed."""
+        """Send the complete task set now, after every change the agent acts on (a task added
+        or gone, a desired status), and again every `resend_interval` even when unchanged, so
+        a dead agent's stream is noticed. A task's recorded status changing is no reason: the
+        agent reported it itself, and its `last_status` only matters to a task it has not
+        seen yet (adoption), which comes with a change."""
         self.service.instance(request.cluster, request.instance_id)
         changed = threading.Event()
         changed.set()
         cancel = self.service.watch_assignments(request.cluster, request.instance_id, changed.set)
         context.add_callback(changed.set)  # wake the loop when the agent goes away
         last, sent_at = None, 0.0
-        built: dict[str, tuple[int, agent_pb2.TaskAssignment]] = {}  # task id -> (version, pb)
         try:
             while context.is_active():
                 changed.wait(self.resend_interval)
@@ -340,20 +342,13 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                 changed.clear()
                 if not context.is_active():
                     break
-                tasks = []
-                for task, spec in self.service.assignments(request.cluster, request.instance_id):
-                    cached = built.get(task.task_id)
-                    if cached is None or cached[0] != task.version:
-                        cached = built[task.task_id] = (task.version,
-                                                        convert.assignment_pb(task, spec))
-                    tasks.append(cached[1])
-                for gone in set(built) - {t.task_id for t in tasks}:
-                    del built[gone]
-                message = agent_pb2.Assignments(tasks=tasks)
-                encoded = message.SerializeToString(deterministic=True)
-                if encoded != last or time.monotonic() - sent_at >= self.resend_interval:
-                    last, sent_at = encoded, time.monotonic()
-                    yield message
+                assignments = self.service.assignments(request.cluster, request.instance_id)
+                # Task definition revisions are immutable: the arn stands for the containers.
+                key = [(t.task_id, t.desired, t.task_definition_arn) for t, _ in assignments]
+                if key != last or time.monotonic() - sent_at >= self.resend_interval:
+                    last, sent_at = key, time.monotonic()
+                    yield agent_pb2.Assignments(tasks=[convert.assignment_pb(task, spec)
+                                                       for task, spec in assignments])
         finally:
             cancel()
 
