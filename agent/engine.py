@@ -689,11 +689,12 @@ class TaskEngine:
         """Reconcile with the complete set of tasks this instance must run.
 
         Docker's containers are only listed for strays (and stopped ones due for removal)
-        when a task left the set, on the first set, or with `sweep` (the periodic re-apply):
-        listing every container on each new set would cost Docker more than the starts do."""
+        on the first set, when a task left the set before it was reported STOPPED, or with
+        `sweep` (the periodic re-apply): listing every container on each new set would cost
+        Docker more than the starts do."""
         wanted = {p.task_id: p for p in plans}
         with self._lock:
-            left = self._wanted is None or bool(self._wanted - set(wanted))
+            left = self._wanted is None or bool(self._wanted - set(wanted) - self._finished)
             self._wanted = set(wanted)
             self._finished &= set(wanted)
             for task_id, plan in wanted.items():

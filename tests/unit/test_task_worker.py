@@ -170,6 +170,41 @@ def test_tasks_not_in_the_set_are_stopped(setup):
     fresh.shutdown()
 
 
+def test_a_task_that_leaves_the_set_while_running_is_stopped_at_once(setup):
+    runtime, reports, engine = setup
+    kept, dropped = "4" * 32, "5" * 32
+    engine.apply([plan(kept), plan(dropped)])
+    wait_status(reports, kept, TaskStatus.RUNNING)
+    wait_status(reports, dropped, TaskStatus.RUNNING)
+    engine.apply([plan(kept)])
+
+    def status(task_id: str) -> str:
+        return next(c.status for c in runtime.containers.values() if c.task_id == task_id)
+
+    wait_until(lambda: status(dropped) == "exited", 5, interval=0.01,
+               message="the dropped task's container to stop")
+    assert status(kept) == "running"
+
+
+def test_new_sets_list_no_containers_until_a_task_leaves_or_the_sweep(setup):
+    """Listing every container on each assignment message would load Docker in proportion
+    to tasks × messages; new tasks and dropped STOPPED tasks need no list."""
+    runtime, reports, engine = setup
+    first, second = "6" * 32, "7" * 32
+    engine.apply([plan(first)])  # the first set: strays of an earlier agent are looked for
+    assert runtime.calls["container_summaries"] == 1
+    wait_status(reports, first, TaskStatus.RUNNING)
+    engine.apply([plan(first, last=TaskStatus.RUNNING), plan(second)])
+    # Only the status it reported itself changed: its worker has no reason to look again.
+    assert not engine._workers[first]._wake.is_set()
+    engine.apply([plan(first, desired=TaskStatus.STOPPED), plan(second)])
+    wait_status(reports, first, TaskStatus.STOPPED)
+    engine.apply([plan(second)])  # dropped once STOPPED: its container stopped already
+    assert runtime.calls["container_summaries"] == 1
+    engine.apply([plan(second)], sweep=True)
+    assert runtime.calls["container_summaries"] == 2
+
+
 # --- dependsOn, restartPolicy, healthCheck, stopTimeout ------------------------------------------
 
 CHECK = HealthCheck(("CMD-SHELL", "true"), interval=1, timeout=1, retries=1)
@@ -350,6 +385,7 @@ def test_stopped_task_containers_are_removed_after_the_delay():
     engine.apply([plan(task, desired=TaskStatus.STOPPED)])
     wait_status(reports, task, TaskStatus.STOPPED)
     engine.apply([])  # the control plane dropped the stopped task
+    engine.apply([], sweep=True)  # the periodic re-apply finds it due
     wait_until(lambda: not runtime.containers, 5, interval=0.01, message="the container removed")
     engine.shutdown()
 
