@@ -457,6 +457,9 @@ class DockerRuntime:
                 else:
                     kwargs = {"base_url": self._base_url}
                 self._client = docker.APIClient(version="auto", timeout=self._timeout, **kwargs)
+                # No proxy or .netrc look-ups (requests reads the environment and stats files
+                # on every call otherwise): the engine's socket is never behind a proxy.
+                self._client.trust_env = False
             return self._client
 
     def _call(self, what: str, fn: Callable[[docker.APIClient], T]) -> T:

@@ -1,31 +1,36 @@
 """Skiff services next to Docker Swarm mode services, on the same Docker engine.
 
 Both orchestrate the same image (busybox `sleep 600` with an init process, pulled by both from
-the Skiff stack's registry on loopback) on this one machine, and every figure is the time from
-the API call until the orchestrator itself reports the containers running:
+the Skiff stack's registry on loopback) on this one machine. Each is driven and watched through
+its own API, Skiff's gRPC and the Engine API for Swarm (what `skiff service ...` and `docker
+service ...` call), so that no CLI process per poll takes CPU from the engine being measured.
+Every figure is the time from the API call until the orchestrator itself reports the
+containers running:
 
 - N replicas running from nothing, for each of `--sizes` (Skiff: CreateService until
-  DescribeServices' running_count == N; Swarm: `docker service create` until N tasks are in
-  state Running);
-- scaling `--scale-from` -> `--scale-to` (UpdateService desired_count; `docker service scale`);
+  DescribeServices' running_count == N; Swarm: ServiceCreate until N tasks are in state
+  running);
+- scaling `--scale-from` -> `--scale-to` (UpdateService desired_count; ServiceUpdate of the
+  replicas, as `docker service scale`);
 - a rolling update of `--rolling` replicas to a second tag of the image (a new task definition
   revision): Skiff with its defaults, minimumHealthyPercent 100 / maximumPercent 200 and
   healthy_after_seconds 0, until the new deployment is COMPLETED with all its tasks running;
-  Swarm with `--update-parallelism <all> --update-order start-first`, the same shape (start
-  every replacement next to the old task, stop the old ones once the new run), and
-  `--update-monitor 1ms` (`--swarm-update-monitor`), as Skiff's 0 s health grace, until
-  UpdateStatus.State is "completed";
+  Swarm with parallelism <all> and order start-first, the same shape (start every replacement
+  next to the old task, stop the old ones once the new run), and a monitor window of 1 ms
+  (`--swarm-update-monitor`), as Skiff's 0 s health grace, until UpdateStatus.State is
+  "completed";
 - replacements for `--kill` of `--kill-from` replicas whose containers are killed with
   `docker kill`, until that many replicas run again (the killed ones not counted). Both with
   their defaults: Skiff retries its first failures at once, Swarm waits its restart delay
   (5 s; `--swarm-restart-delay` changes it);
 - for reference, plain `docker run -d --init` of the same image, 8 at a time and one at a time.
 
-Between figures the service is removed and its containers are waited out, so each figure starts
-from the same idle engine. The Skiff stack (etcd, registry, control plane, one agent pulling
-with `prefer-cached`, stop timeout 2 s) runs on free loopback ports in a temporary state dir.
-Swarm mode is enabled for the run (`docker swarm init --advertise-addr 127.0.0.1`) and left
-(`docker swarm leave --force`) at the end, whatever happens.
+Between figures the service is removed, its containers are waited out, and so is the machine
+until it is idle (what a removal leaves to the kernel would slow down the next figure), so each
+figure starts from the same idle engine. The Skiff stack (etcd, registry, control plane, one
+agent pulling with `prefer-cached`, stop timeout 2 s) runs on free loopback ports in a
+temporary state dir. Swarm mode is enabled for the run (`docker swarm init --advertise-addr
+127.0.0.1`) and left (`docker swarm leave --force`) at the end, whatever happens.
 
     python benchmarks/service_vs_swarm.py [--sizes 10,50,100] [--scale-from 100 --scale-to 200]
         [--rolling 50] [--kill 10 --kill-from 50] [--docker-runs 100] [--skip-swarm] [--repeat 3]
@@ -50,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import docker
 import grpc
 
 from skiff.images import build_busybox_image, docker_cli
@@ -191,25 +197,26 @@ class Skiff:
 
 
 class Swarm:
-    """Swarm mode services through the docker CLI, as a user would drive them."""
+    """Swarm mode services through the Engine API (docker-py), as Skiff's go through gRPC:
+    neither side pays for a CLI process per poll, which on this machine would take CPU from
+    the very engine being measured (`docker service ps` costs about 18 ms of CPU a call)."""
 
     name = "swarm"
 
     def __init__(self, images: tuple[str, str], timeout: float, poll: float, monitor: str,
                  restart_delay: str | None):
-        self.v1, self.v2 = images
-        self.timeout, self.poll, self.monitor = timeout, poll, monitor
-        self.restart_delay = restart_delay
+        # Pinned by digest, as `docker service create` pins the tag it is given (the CLI asks
+        # the registry; done here once, before any clock runs).
+        self.v1, self.v2 = (pinned(image) for image in images)
+        self.timeout, self.poll = timeout, poll
+        self.monitor_ns = nanoseconds(monitor)
+        self.restart_delay_ns = nanoseconds(restart_delay) if restart_delay else None
+        self.api = docker.APIClient(version="auto")
 
-    def _tasks(self, name: str) -> list[tuple[str, str, str]]:
-        """(task id, image, current state) of the tasks meant to run."""
-        out = docker_cli("service", "ps", PREFIX + name, "--no-trunc", "--filter",
-                         "desired-state=running", "--format",
-                         "{{.ID}}\t{{.Image}}\t{{.CurrentState}}").stdout
-        return [tuple(line.split("\t")) for line in out.splitlines() if line]  # type: ignore
-
-    def _running(self, name: str) -> list[tuple[str, str, str]]:
-        return [t for t in self._tasks(name) if t[2].startswith("Running")]
+    def _running(self, name: str) -> list[str]:
+        """Ids of the tasks meant to run that do."""
+        tasks = self.api.tasks(filters={"service": PREFIX + name, "desired-state": "running"})
+        return [t["ID"] for t in tasks if t["Status"]["State"] == "running"]
 
     def _wait_running(self, name: str, count: int, started: float) -> float:
         def check():
@@ -218,17 +225,29 @@ class Swarm:
 
         return wait(check, f"swarm {name}: {count} running", self.timeout, self.poll) - started
 
+    def _template(self, image: str) -> docker.types.TaskTemplate:
+        # The CLI's `--init --stop-grace-period 2s [--restart-delay D]`; Swarm's own defaults
+        # (restart on any exit after 5 s) otherwise.
+        restart = (docker.types.RestartPolicy(condition="any", delay=self.restart_delay_ns)
+                   if self.restart_delay_ns is not None else None)
+        return docker.types.TaskTemplate(
+            docker.types.ContainerSpec(image, command=["sleep", "600"], init=True,
+                                       stop_grace_period=2 * 10**9),
+            restart_policy=restart)
+
     def start(self, name: str, count: int) -> float:
-        delay = ("--restart-delay", self.restart_delay) if self.restart_delay else ()
         started = time.perf_counter()
-        docker_cli("service", "create", "--detach", "--name", PREFIX + name, "--replicas",
-                   str(count), "--init", "--stop-grace-period", "2s", *delay, self.v1,
-                   "sleep", "600")
+        self.api.create_service(self._template(self.v1), name=PREFIX + name,
+                                mode=docker.types.ServiceMode("replicated", replicas=count))
         return self._wait_running(name, count, started)
+
+    def _update(self, name: str, **changes) -> None:
+        version = self.api.inspect_service(PREFIX + name)["Version"]["Index"]
+        self.api.update_service(PREFIX + name, version, fetch_current_spec=True, **changes)
 
     def scale(self, name: str, count: int) -> float:
         started = time.perf_counter()
-        docker_cli("service", "scale", "--detach", f"{PREFIX}{name}={count}")
+        self._update(name, mode=docker.types.ServiceMode("replicated", replicas=count))
         return self._wait_running(name, count, started)
 
     def roll(self, name: str, count: int) -> float:
@@ -238,13 +257,15 @@ class Swarm:
         # The monitor window (Swarm keeps watching the new tasks that long before it calls
         # the update completed) is the counterpart of healthy_after_seconds, 0 for Skiff;
         # Swarm's default 5 s would add 5 s to its figure, and it reads 0 as "default".
-        docker_cli("service", "update", "--detach", "--image", self.v2,
-                   "--update-parallelism", str(count), "--update-order", "start-first",
-                   "--update-monitor", self.monitor, PREFIX + name)
+        # On failure it pauses, as the CLI's default.
+        self._update(name, task_template=self._template(self.v2),
+                     update_config=docker.types.UpdateConfig(
+                         parallelism=count, order="start-first", monitor=self.monitor_ns,
+                         failure_action="pause"))
 
         def check():
-            state = docker_cli("service", "inspect", PREFIX + name, "--format",
-                               "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}").stdout.strip()
+            status = self.api.inspect_service(PREFIX + name).get("UpdateStatus") or {}
+            state = status.get("State", "")
             if state in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
                 raise RuntimeError(f"swarm {name}: the update ended {state}")
             return state == "completed", state or "no update status yet"
@@ -259,19 +280,36 @@ class Swarm:
 
         # Swarm marks a killed task failed only once it notices; exclude the killed by id.
         def check():
-            alive = {t[0] for t in self._running(name)} - gone
+            alive = set(self._running(name)) - gone
             return len(alive) >= count, f"{len(alive)} running besides the killed"
 
         return wait(check, f"swarm {name}: replacements", self.timeout, self.poll) - started
 
     def remove(self, name: str) -> None:
-        docker_cli("service", "rm", PREFIX + name)
+        self.api.remove_service(PREFIX + name)
 
         def check():
             left = containers(f"{SWARM_SERVICE_LABEL}={PREFIX}{name}", all_states=True)
             return not left, f"{len(left)} containers"
 
         wait(check, f"swarm {name}: removal", self.timeout, self.poll)
+
+
+def pinned(image: str) -> str:
+    """`image` as tag@digest, from the digest its push recorded."""
+    digests = json.loads(docker_cli("image", "inspect", "--format", "{{json .RepoDigests}}",
+                                    image).stdout)
+    repository = image.rsplit(":", 1)[0]
+    digest = next(d for d in digests if d.startswith(repository + "@")).split("@", 1)[1]
+    return f"{image}@{digest}"
+
+
+def nanoseconds(duration: str) -> int:
+    """A Go-style duration with one unit ("1ms", "5s", "2m") in nanoseconds."""
+    for unit, scale in (("ms", 10**6), ("us", 10**3), ("ns", 1), ("s", 10**9), ("m", 60 * 10**9)):
+        if duration.endswith(unit):
+            return int(float(duration[:-len(unit)]) * scale)
+    raise ValueError(f"duration {duration!r}: expected a number and one of ms, s, m")
 
 
 def swarm_init() -> None:
@@ -299,6 +337,29 @@ class Figure:
         return statistics.median(values) if values else None
 
 
+def cpu_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine since boot, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(n) for n in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def settle(below: float = 0.15, window: float = 0.3, timeout: float = 30.0) -> None:
+    """Wait until the machine is idle (CPU busy under `below` over `window` seconds): what
+    the last figure left behind (the kernel tears network namespaces down in the background
+    after containers are removed) would otherwise slow down whoever goes next."""
+    deadline = time.monotonic() + timeout
+    before = cpu_busy()
+    while time.monotonic() < deadline:
+        time.sleep(window)
+        after = cpu_busy()
+        busy, total = after[0] - before[0], after[1] - before[1]
+        if total and busy / total < below:
+            return
+        before = after
+
+
 def measure(side, args, figures: dict[str, Figure]) -> None:
     """Every figure for one orchestrator; printed as it comes, so a failure keeps the rest."""
 
@@ -309,20 +370,24 @@ def measure(side, args, figures: dict[str, Figure]) -> None:
               flush=True)
 
     for n in args.sizes:
+        settle()
         record(f"start-{n}", f"{n} replicas running", n, side.start(f"start-{n}", n))
         side.remove(f"start-{n}")
     if args.scale_to > args.scale_from:
         side.start("scale", args.scale_from)
+        settle()
         record("scale", f"scale {args.scale_from} -> {args.scale_to}",
                args.scale_to - args.scale_from, side.scale("scale", args.scale_to))
         side.remove("scale")
     if args.rolling:
         side.start("roll", args.rolling)
+        settle()
         record("roll", f"rolling update of {args.rolling}", args.rolling,
                side.roll("roll", args.rolling))
         side.remove("roll")
     if args.kill:
         side.start("kill", args.kill_from)
+        settle()
         record("kill", f"replace {args.kill} killed of {args.kill_from}", args.kill,
                side.kill("kill", args.kill, args.kill_from))
         side.remove("kill")
