@@ -333,6 +333,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         cancel = self.service.watch_assignments(request.cluster, request.instance_id, changed.set)
         context.add_callback(changed.set)  # wake the loop when the agent goes away
         last, sent_at = None, 0.0
+        built: dict[str, tuple[int, agent_pb2.TaskAssignment]] = {}  # task id -> (version, pb)
         try:
             while context.is_active():
                 changed.wait(self.resend_interval)
@@ -347,10 +348,22 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                 key = [(t.task_id, t.desired, t.task_definition_arn) for t, _ in assignments]
                 if key != last or time.monotonic() - sent_at >= self.resend_interval:
                     last, sent_at = key, time.monotonic()
-                    yield agent_pb2.Assignments(tasks=[convert.assignment_pb(task, spec)
+                    yield agent_pb2.Assignments(tasks=[self._assignment(built, task, spec)
                                                        for task, spec in assignments])
+                    for gone in set(built) - {task.task_id for task, _ in assignments}:
+                        del built[gone]
         finally:
             cancel()
+
+    @staticmethod
+    def _assignment(built: dict[str, tuple[int, agent_pb2.TaskAssignment]], task, spec
+                    ) -> agent_pb2.TaskAssignment:
+        """The task's message, built again only when the task changed (a set is resent
+        whole, mostly unchanged)."""
+        cached = built.get(task.task_id)
+        if cached is None or cached[0] != task.version:
+            cached = built[task.task_id] = (task.version, convert.assignment_pb(task, spec))
+        return cached[1]
 
     @_edge
     def ReportTaskStates(self, request, context):

@@ -45,6 +45,9 @@ class ServiceController:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._disconnected_since: dict[tuple[str, str], float] = {}
+        # (cluster, service) -> (what its last pass decided on, when): a pass whose inputs are
+        # the same decides the same, except for the clock, which a pass per tick covers.
+        self._settled: dict[tuple[str, str], tuple[tuple, float]] = {}
         self._thread: threading.Thread | None = None
 
     def start(self) -> "ServiceController":
@@ -82,8 +85,16 @@ class ServiceController:
             by_group: dict[str, list[TaskRecord]] = {}
             for task in self.view.tasks(cluster):  # one pass, not one per service
                 by_group.setdefault(task.group, []).append(task)
+            instances = self.view.instances(cluster)
+            capacity = (tuple(sorted((i, r.version) for i, r in instances.items())),
+                        frozenset(self.view.connected(cluster)), frozenset(lost))
             for service in self.view.services(cluster).values():
-                self._reconcile_service(cluster, service, lost, by_group.get(service.group, []))
+                tasks = by_group.get(service.group, [])
+                inputs = (service.version, tuple((t.task_id, t.version) for t in tasks), capacity)
+                settled = self._settled.get((cluster, service.name))
+                if settled and settled[0] == inputs and self.clock() - settled[1] < self.tick:
+                    continue
+                self._reconcile_service(cluster, service, lost, tasks, inputs)
             self._forget_old_stopped_tasks(cluster)
 
     def _lost_instances(self, cluster: str) -> set[str]:
@@ -103,7 +114,8 @@ class ServiceController:
         return lost
 
     def _reconcile_service(self, cluster: str, service: ServiceRecord, lost: set[str],
-                           tasks: list[TaskRecord]) -> None:
+                           tasks: list[TaskRecord], inputs: tuple) -> None:
+        self._settled.pop((cluster, service.name), None)
         fence = self.election.fence()
         now_ms = self.layer.now_ms()
         instances = self.view.instances(cluster)
@@ -133,9 +145,14 @@ class ServiceController:
             self.layer._commit(deletes=[key], expect={key: service.version, **fence})
             log.info("service %s deleted", service.name)
             return
+        version = service.version
         if after.encode() != service.encode():
             key = Keys.service(cluster, service.name)
-            self.layer._commit(puts={key: after.encode()}, expect={key: service.version, **fence})
+            version = self.layer._commit(puts={key: after.encode()},
+                                         expect={key: service.version, **fence})
+        if not stopped and not decision.start:
+            # Settled: its own write aside (counts, events), nothing changed that it decides on.
+            self._settled[(cluster, service.name)] = ((version, *inputs[1:]), self.clock())
 
     def _start(self, cluster: str, service: ServiceRecord, placement: Placement,
                fence: dict[str, int], now_ms: int) -> None:

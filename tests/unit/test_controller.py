@@ -1,0 +1,81 @@
+"""The service controller's passes on the in-memory store: a pass whose inputs did not change
+since the last one is skipped until the next tick, and any change brings it back."""
+
+from __future__ import annotations
+
+import pytest
+
+from controlplane.controller import ServiceController
+from controlplane.ecs_services import ServiceOperations
+from controlplane.leader import Election
+from controlplane.service import ControlPlaneService, TaskStateReport
+from controlplane.store import MemoryStore
+from skiff.services import wait_until
+from skiffcore.status import TaskStatus
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def setup():
+    store = MemoryStore()
+    layer = ControlPlaneService(store)
+    election = Election(store, ttl=600).start()
+    wait_until(lambda: election.epoch is not None, 5, interval=0.01, message="leadership")
+    instance = layer.register_instance("default", "i-1", "i-1", 4096, 4096, {}, "test").instance_id
+    layer.heartbeat("default", instance)
+    layer.register_task_definition({"family": "web", "containerDefinitions": [
+        {"name": "app", "image": "127.0.0.1:5000/web:1", "memory": 16}]})
+    ServiceOperations(layer).create_service("default", "web", "web:1", 2,
+                                            healthy_after_seconds=0)
+    clock = Clock()
+    controller = ServiceController(layer, election, tick=1.0, clock=clock)
+    passes: list[str] = []
+    reconcile = controller._reconcile_service
+    controller._reconcile_service = lambda cluster, service, *rest: (
+        passes.append(service.name), reconcile(cluster, service, *rest))
+    yield layer, instance, controller, clock, passes
+    election.close()
+
+
+def report(layer, instance, tasks, status):
+    layer.report_task_states("default", instance,
+                             [TaskStateReport(t.task_id, status, ()) for t in tasks])
+
+
+def test_an_unchanged_service_is_passed_over_until_the_next_tick(setup):
+    layer, instance, controller, clock, passes = setup
+    controller.run_once()  # places the two tasks
+    tasks = layer.view.tasks("default")
+    assert len(tasks) == 2
+    controller.run_once()  # the tasks it placed are new inputs
+    report(layer, instance, tasks, TaskStatus.RUNNING)
+    controller.run_once()  # counts them RUNNING and writes the service: its own write...
+    assert layer.view.services("default")["web"].deployments[0].running_count == 2
+    count = len(passes)
+    controller.run_once()  # ...is no reason for another pass
+    assert len(passes) == count
+    clock.now += 1.0
+    controller.run_once()  # the clock moved a tick: time-based rules get their look
+    assert len(passes) == count + 1
+
+
+def test_a_changed_task_brings_the_pass_back(setup):
+    layer, instance, controller, clock, passes = setup
+    controller.run_once()
+    tasks = layer.view.tasks("default")
+    report(layer, instance, tasks, TaskStatus.RUNNING)
+    controller.run_once()
+    controller.run_once()
+    count = len(passes)
+    report(layer, instance, tasks[:1], TaskStatus.STOPPED)
+    controller.run_once()
+    assert len(passes) == count + 1
+    running = [t for t in layer.view.tasks("default") if t.status != TaskStatus.STOPPED]
+    assert len(running) == 2  # the stopped one was replaced at once, not a tick later
