@@ -241,13 +241,19 @@ class Swarm:
                                 mode=docker.types.ServiceMode("replicated", replicas=count))
         return self._wait_running(name, count, started)
 
-    def _update(self, name: str, **changes) -> None:
+    def _update(self, name: str, image: str, count: int, **changes) -> None:
+        """Post the whole spec again with the changes, as the CLI does. (docker-py's
+        fetch_current_spec sends Swarm's defaults back, which Swarm takes for a new task
+        template: every task would be replaced one by one.)"""
         version = self.api.inspect_service(PREFIX + name)["Version"]["Index"]
-        self.api.update_service(PREFIX + name, version, fetch_current_spec=True, **changes)
+        self.api.update_service(PREFIX + name, version, name=PREFIX + name,
+                                task_template=self._template(image),
+                                mode=docker.types.ServiceMode("replicated", replicas=count),
+                                **changes)
 
     def scale(self, name: str, count: int) -> float:
         started = time.perf_counter()
-        self._update(name, mode=docker.types.ServiceMode("replicated", replicas=count))
+        self._update(name, self.v1, count)
         return self._wait_running(name, count, started)
 
     def roll(self, name: str, count: int) -> float:
@@ -258,7 +264,7 @@ class Swarm:
         # the update completed) is the counterpart of healthy_after_seconds, 0 for Skiff;
         # Swarm's default 5 s would add 5 s to its figure, and it reads 0 as "default".
         # On failure it pauses, as the CLI's default.
-        self._update(name, task_template=self._template(self.v2),
+        self._update(name, self.v2, count,
                      update_config=docker.types.UpdateConfig(
                          parallelism=count, order="start-first", monitor=self.monitor_ns,
                          failure_action="pause"))

@@ -57,7 +57,8 @@ def stack(etcd_endpoint, docker_engine, tmp_path_factory, request):
     s.agents = [s.start_agent(n) for n in range(1, getattr(request.module, "AGENTS", 1) + 1)]
     client.wait_connected(count=len(s.agents))
     yield s
-    for component in (*s.agents, controlplane, registry):
+    # s.controlplane: a test may have replaced the one started here (a restart).
+    for component in (*s.agents, s.controlplane, registry):
         component.stop()
     client.close()
     # Containers this stack's agent made (tasks that ended are left stopped, as in ECS).
