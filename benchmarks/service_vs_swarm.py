@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -482,6 +483,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    # A SIGTERM unwinds like an error, so swarm mode is left and the stack stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     figures: dict[str, Figure] = {}
     reference: list[tuple[str, int, float]] = []
     swarm_joined = False
