@@ -46,7 +46,7 @@ class ServiceController:
         self._stop = threading.Event()
         self._disconnected_since: dict[tuple[str, str], float] = {}
         # (cluster, service) -> (what its last pass decided on, when): a pass whose inputs are
-        # the same decides the same, except for the clock, which a pass per tick covers.
+        # the same decides the same, except for the clock, which the pass per tick covers.
         self._settled: dict[tuple[str, str], tuple[tuple, float]] = {}
         self._thread: threading.Thread | None = None
 
@@ -92,7 +92,8 @@ class ServiceController:
                 tasks = by_group.get(service.group, [])
                 inputs = (service.version, tuple((t.task_id, t.version) for t in tasks), capacity)
                 settled = self._settled.get((cluster, service.name))
-                if settled and settled[0] == inputs and self.clock() - settled[1] < self.tick:
+                # Half a tick: the pass the tick wakes (a tick after the one before) always runs.
+                if settled and settled[0] == inputs and self.clock() - settled[1] < self.tick / 2:
                     continue
                 self._reconcile_service(cluster, service, lost, tasks, inputs)
             self._forget_old_stopped_tasks(cluster)
