@@ -273,7 +273,7 @@ Reporter = Callable[[TaskReport], None]
 class EngineConfig:
     stop_timeout: float = 30.0           # seconds between SIGTERM and SIGKILL (ECS default)
     poll_interval: float = 0.5           # how often a worker looks at its containers...
-    idle_poll: float = 15.0              # ...while Docker's events wake it on every change
+    idle_poll: float = 60.0              # ...while Docker's events wake it on every change
     docker_parallelism: int = 64         # container creates and starts in flight at once
     stop_defer: float = 3.0              # how long a stop may wait for starts in flight
     pull_behavior: str = "default"       # default: always pull | prefer-cached | once
@@ -281,6 +281,7 @@ class EngineConfig:
     start_timeout: float = 180.0         # retriable errors before RUNNING give up after this
     credentials: RegistryCredentials = field(default_factory=RegistryCredentials)
     cleanup_after: float = 3600.0        # remove a stopped task's containers this long after
+    sweep_interval: float = 30.0         # the periodic look for strays and containers to remove
 
 
 def _epoch(timestamp: str | None) -> float | None:
@@ -684,14 +685,15 @@ class TaskEngine:
         self._workers: dict[str, TaskWorker] = {}
         self._finished: set[str] = set()  # reported STOPPED; ignore until the set drops them
         self._wanted: set[str] | None = None  # the last set applied; None before the first
+        self._swept_at = float("-inf")  # monotonic time of the last look at all containers
 
     def apply(self, plans: list[TaskPlan], sweep: bool = False) -> None:
         """Reconcile with the complete set of tasks this instance must run.
 
         Docker's containers are only listed for strays (and stopped ones due for removal)
         on the first set, when a task left the set before it was reported STOPPED, or with
-        `sweep` (the periodic re-apply): listing every container on each new set would cost
-        Docker more than the starts do."""
+        `sweep` (the periodic re-apply) once `sweep_interval` has passed: listing every
+        container on each new set would cost Docker more than the starts do."""
         wanted = {p.task_id: p for p in plans}
         with self._lock:
             left = self._wanted is None or bool(self._wanted - set(wanted) - self._finished)
@@ -708,7 +710,11 @@ class TaskEngine:
                                         self._present_images)
                     self._workers[task_id] = worker
                     worker.start()
-        if sweep or left:
+        now = time.monotonic()
+        # A cleanup delay shorter than the interval is looked at that often.
+        interval = min(self.config.sweep_interval, self.config.cleanup_after)
+        if left or (sweep and now - self._swept_at >= interval):
+            self._swept_at = now
             self._stop_strays(set(wanted))
 
     def _done(self, task_id: str) -> None:

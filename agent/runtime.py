@@ -89,6 +89,10 @@ _NETWORK_MODES = ("bridge", "host", "none")
 _NEVER = "0001-01-01T00:00:00Z"  # Docker's zero time: "not started" / "not finished"
 _MIB = 1024 * 1024
 _MIN_CPU_SHARES = 2  # as the ECS agent: 0 would mean Docker's default of 1024 shares
+# Connections kept to the engine: the task engine has up to 64 creates and starts in flight,
+# besides inspects and stops. Beyond the pool every call would open and drop a connection
+# (docker-py keeps 10).
+_POOL_SIZE = 128
 _NS = 1_000_000_000
 
 T = TypeVar("T")
@@ -456,7 +460,8 @@ class DockerRuntime:
                     kwargs = docker.utils.kwargs_from_env()
                 else:
                     kwargs = {"base_url": self._base_url}
-                self._client = docker.APIClient(version="auto", timeout=self._timeout, **kwargs)
+                self._client = docker.APIClient(version="auto", timeout=self._timeout,
+                                                max_pool_size=_POOL_SIZE, **kwargs)
                 # No proxy or .netrc look-ups (requests reads the environment and stats files
                 # on every call otherwise): the engine's socket is never behind a proxy.
                 self._client.trust_env = False

@@ -201,6 +201,9 @@ def test_new_sets_list_no_containers_until_a_task_leaves_or_the_sweep(setup):
     wait_status(reports, first, TaskStatus.STOPPED)
     engine.apply([plan(second)])  # dropped once STOPPED: its container stopped already
     assert runtime.calls["container_summaries"] == 1
+    engine.apply([plan(second)], sweep=True)  # the periodic one, sooner than its interval
+    assert runtime.calls["container_summaries"] == 1
+    engine.config.sweep_interval = 0
     engine.apply([plan(second)], sweep=True)
     assert runtime.calls["container_summaries"] == 2
 
@@ -378,7 +381,7 @@ def test_a_task_definition_reaches_the_engine_through_the_assignment():
 def test_stopped_task_containers_are_removed_after_the_delay():
     runtime, reports = FakeRuntime(), Reports()
     engine = TaskEngine(runtime, "i-1", reports, EngineConfig(
-        poll_interval=0.01, retry_delay=0.01, stop_timeout=1, cleanup_after=0))
+        poll_interval=0.01, retry_delay=0.01, stop_timeout=1, cleanup_after=0, sweep_interval=0))
     task = "9" * 32
     engine.apply([plan(task)])
     wait_status(reports, task, TaskStatus.RUNNING)
