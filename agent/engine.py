@@ -405,10 +405,10 @@ class TaskWorker(threading.Thread):
                 if action == Action.DONE:
                     break
                 try:
-                    self._apply(action, states, observed)
+                    # A report changes nothing in Docker, and a create says what it made: no
+                    # need to look again before the next decision.
+                    fresh = self._apply(action, states, observed)
                     self._retrying_since = None
-                    if action in (Action.REPORT_RUNNING, Action.REPORT_STOPPED):
-                        fresh = states  # a report changes nothing in Docker: no need to look
                 except ContainerRuntimeError as exc:
                     self._on_error(action, exc)
                     self._pause(self.config.retry_delay)
@@ -505,14 +505,18 @@ class TaskWorker(threading.Thread):
         return tuple((c.phase, c.health, self.restarts[c.name]) for c in observed)
 
     def _apply(self, action: Action, states: dict[str, ContainerState | None],
-               observed: list[Observed]) -> None:
+               observed: list[Observed]) -> dict[str, ContainerState | None] | None:
+        """Do it; returns the containers' states afterwards when known without a look."""
         if action == Action.CREATE:
+            states = dict(states)
             for container in self.plan.containers:
                 if states[container.name] is None:
                     self._step = "CannotPullContainerError"
                     self._pull(container.spec.image)
                     self._step = "CannotCreateContainerError"
-                    self._ids[container.name] = self._create(container.spec)
+                    created = states[container.name] = self._create(container.spec)
+                    self._ids[container.name] = created.container_id
+            return states
         elif action == Action.START:
             self._step = "CannotStartContainerError"
             by_name = {c.name: c for c in observed}
@@ -527,11 +531,14 @@ class TaskWorker(threading.Thread):
         elif action == Action.REPORT_RUNNING:
             self.known = TaskStatus.RUNNING
             self._send(TaskStatus.RUNNING, states, observed)
+            return states
         elif action == Action.STOP:
             self._stop_containers(set(stop_order(observed)), states)
         elif action == Action.REPORT_STOPPED:
             self.known = TaskStatus.STOPPED
             self._send(TaskStatus.STOPPED, states, observed, *self._stop_cause(states))
+            return states
+        return None
 
     def _restart(self, container: Observed, state: ContainerState) -> None:
         """Start an exited container again in place (its restartPolicy said so)."""
@@ -580,7 +587,7 @@ class TaskWorker(threading.Thread):
             return container.spec.stop_timeout
         return self.config.stop_timeout
 
-    def _create(self, spec: ContainerSpec) -> str:
+    def _create(self, spec: ContainerSpec) -> ContainerState:
         try:
             with self.traffic.starting():
                 return self.runtime.create(spec)

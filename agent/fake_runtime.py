@@ -79,6 +79,11 @@ class FakeRuntime:
         if pending:
             raise pending.pop(0)
 
+    def _lookup(self, container_id: str) -> ContainerState:
+        """By id, or by name as Docker accepts one where an id goes (counts as no call)."""
+        state = self.containers.get(container_id)
+        return state if state is not None else self._by_name(container_id)
+
     def _by_name(self, name: str) -> ContainerState:
         for state in self.containers.values():
             if state.name == name:
@@ -101,14 +106,14 @@ class FakeRuntime:
                 raise ImageNotFound(f"manifest unknown: {image}")
             self.images.add(image)
 
-    def create(self, spec: ContainerSpec) -> str:
+    def create(self, spec: ContainerSpec) -> ContainerState:
         from agent.runtime import ImageNotFound
 
         with self._lock:
             self._enter("create")
             name = docker_container_name(spec.task_id, spec.container_name)
             try:
-                return self._by_name(name).container_id
+                return self._by_name(name)
             except ContainerNotFound:
                 pass
             if spec.image not in self.images:
@@ -120,12 +125,12 @@ class FakeRuntime:
                 network_bindings=(), started_at=None, finished_at=None,
                 stop_timeout=spec.stop_timeout)
             self.specs[container_id] = spec
-            return container_id
+            return self.containers[container_id]
 
     def start(self, container_id: str) -> None:
         with self._lock:
             self._enter("start")
-            state = self.inspect(container_id)
+            state = self._lookup(container_id)
             if state.status in ("created", "exited"):
                 spec = self.specs[state.container_id]
                 bindings = tuple(NetworkBinding("0.0.0.0", p.container_port,
@@ -156,10 +161,7 @@ class FakeRuntime:
     def inspect(self, container_id: str) -> ContainerState:
         with self._lock:
             self._enter("inspect")
-            state = self.containers.get(container_id)
-            if state is None:
-                state = self._by_name(container_id)  # Docker accepts a name where an id goes
-            return state
+            return self._lookup(container_id)
 
     def container_summaries(self, instance_id: str) -> list[tuple[str, str, str]]:
         with self._lock:

@@ -35,7 +35,7 @@ Example::
                          port_mappings=(PortSpec(container_port=80, host_port=0),))
     if not runtime.image_present(spec.image):
         runtime.pull(spec.image)
-    container_id = runtime.create(spec)        # same id again if it already exists
+    container_id = runtime.create(spec).container_id   # the same one if it already exists
     runtime.start(container_id)
     runtime.inspect(container_id).network_bindings   # the host port Docker chose
 """
@@ -516,12 +516,12 @@ class DockerRuntime:
         except _SDK_ERRORS as exc:
             raise _classify(exc, what) from exc
 
-    def create(self, spec: ContainerSpec) -> str:
-        """Create (not start) the container for `spec`; return its id.
+    def create(self, spec: ContainerSpec) -> ContainerState:
+        """Create (not start) the container for `spec`; return its state ("created").
 
         The name is `docker_container_name(spec.task_id, spec.container_name)`. When a container
-        of that name exists already, its id is returned instead (adoption after a crash between
-        create and remember); never a duplicate. Raises ImageNotFound when the image is not
+        of that name exists already, its state is returned instead, whatever it is (adoption
+        after a crash between create and remember); never a duplicate. Raises ImageNotFound when the image is not
         present locally (pull first), ContainerRuntimeError when the name is taken by a container
         of another task.
         """
@@ -548,10 +548,10 @@ class DockerRuntime:
                 raise ContainerRuntimeError(
                     f"{what}: the name is taken by container {existing.container_id} "
                     f"(task {existing.task_id!r}, container {existing.container_name!r})")
-            return existing.container_id
+            return existing
         raise RuntimeUnavailable(f"{what}: the name stays taken but the container is not found")
 
-    def _create(self, spec: ContainerSpec, name: str) -> str:
+    def _create(self, spec: ContainerSpec, name: str) -> ContainerState:
         api = self._api()
         port_bindings: dict[str, list[int | None]] = {}
         exposed: list[tuple[int, str]] = []
@@ -570,6 +570,7 @@ class DockerRuntime:
             mem_reservation=spec.memory_reservation * _MIB if spec.memory_reservation else None,
             init=True if spec.init else None,
         )
+        labels = _labels(spec)
         result = api.create_container(
             image=spec.image,
             name=name,
@@ -579,13 +580,19 @@ class DockerRuntime:
             environment=[f"{key}={value}" for key, value in spec.environment] or None,
             working_dir=spec.working_directory or None,
             ports=exposed or None,
-            labels=_labels(spec),
+            labels=labels,
             host_config=host_config,
             use_config_proxy=False,  # the environment is exactly the task definition's
             healthcheck=_healthcheck(spec.healthcheck),
             stop_timeout=spec.stop_timeout,
         )
-        return result["Id"]
+        # What an inspect would say of a container just created: no need to ask.
+        bindings = (_host_bindings(labels.get(LABEL_HOST_PORTS)) if spec.network_mode == "host"
+                    else ())
+        return ContainerState(container_id=result["Id"], name=name, task_id=spec.task_id,
+                              container_name=spec.container_name, status="created",
+                              exit_code=None, network_bindings=bindings, started_at=None,
+                              finished_at=None, stop_timeout=spec.stop_timeout)
 
     def start(self, container_id: str) -> None:
         """Start the container; starting a running one is fine. Raises ContainerNotFound."""

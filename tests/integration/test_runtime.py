@@ -100,8 +100,9 @@ def wait_for_status(runtime: DockerRuntime, container_id: str, predicate, timeou
 def test_http_server_on_dynamic_host_port(runtime: DockerRuntime, make_spec: SpecFactory):
     spec = make_spec(entry_point=("/bin/sh", "-c"), command=HTTPD,
                      port_mappings=(PortSpec(container_port=8080, host_port=0),))
-    container_id = runtime.create(spec)
-    assert runtime.inspect(container_id).status == "created"
+    created = runtime.create(spec)
+    container_id = created.container_id
+    assert runtime.inspect(container_id) == created  # what create says is what Docker says
     runtime.start(container_id)
     runtime.start(container_id)  # already running: fine
 
@@ -125,7 +126,7 @@ def test_fixed_host_port_binding(runtime: DockerRuntime, make_spec: SpecFactory)
     port = free_port()
     spec = make_spec(entry_point=("/bin/sh", "-c"), command=HTTPD,
                      port_mappings=(PortSpec(container_port=8080, host_port=port),))
-    container_id = runtime.create(spec)
+    container_id = runtime.create(spec).container_id
     runtime.start(container_id)
     state = wait_for_status(runtime, container_id, lambda s: s.running and s.network_bindings)
     assert state.network_bindings == (NetworkBinding("0.0.0.0", 8080, port, "tcp"),)
@@ -136,7 +137,7 @@ def test_limits_env_labels_and_workdir_applied(runtime: DockerRuntime, make_spec
                      environment=(("GREETING", "hi there"), ("EMPTY", "")),
                      docker_labels=(("team", "infra"), (LABEL_TASK_ID, "spoofed")),
                      working_directory="/tmp", command=("sleep", "600"))
-    attrs = docker_inspect(runtime.create(spec))
+    attrs = docker_inspect(runtime.create(spec).container_id)
     host = attrs["HostConfig"]
     assert host["CpuShares"] == 256
     assert host["Memory"] == 64 * 1024 * 1024
@@ -158,7 +159,7 @@ def test_limits_env_labels_and_workdir_applied(runtime: DockerRuntime, make_spec
 
 def test_defaults_keep_image_command_and_minimum_cpu_shares(runtime: DockerRuntime,
                                                             make_spec: SpecFactory):
-    attrs = docker_inspect(runtime.create(make_spec()))
+    attrs = docker_inspect(runtime.create(make_spec()).container_id)
     assert attrs["HostConfig"]["CpuShares"] == 2  # ECS: 0 CPU units -> the minimum, not 1024
     assert attrs["HostConfig"]["Memory"] == 0 and attrs["HostConfig"]["MemoryReservation"] == 0
     assert not attrs["HostConfig"].get("Init")
@@ -171,7 +172,7 @@ def test_health_check_and_stop_timeout_are_docker_config(runtime: DockerRuntime,
     check = HealthCheck(("CMD-SHELL", "mkdir -p /x && touch /x/ok"), interval=0.2, timeout=2,
                         retries=4, start_period=1.5)
     container_id = runtime.create(make_spec(init=True, command=("sleep", "600"),
-                                            healthcheck=check, stop_timeout=7))
+                                            healthcheck=check, stop_timeout=7)).container_id
     config = docker_inspect(container_id)["Config"]
     assert config["Healthcheck"] == {"Test": ["CMD-SHELL", "mkdir -p /x && touch /x/ok"],
                                      "Interval": 200_000_000, "Timeout": 2_000_000_000,
@@ -185,7 +186,7 @@ def test_health_check_and_stop_timeout_are_docker_config(runtime: DockerRuntime,
 
 
 def test_without_health_check_health_is_none(runtime: DockerRuntime, make_spec: SpecFactory):
-    container_id = runtime.create(make_spec(init=True, command=("sleep", "600")))
+    container_id = runtime.create(make_spec(init=True, command=("sleep", "600"))).container_id
     assert "Healthcheck" not in docker_inspect(container_id)["Config"]
     runtime.start(container_id)
     state = wait_for_status(runtime, container_id, lambda s: s.running)
@@ -195,7 +196,7 @@ def test_without_health_check_health_is_none(runtime: DockerRuntime, make_spec: 
 def test_host_mode_reports_container_ports(runtime: DockerRuntime, make_spec: SpecFactory):
     spec = make_spec(network_mode="host", command=("sleep", "600"),
                      port_mappings=(PortSpec(80, 0), PortSpec(53, 53, "udp")))
-    container_id = runtime.create(spec)
+    container_id = runtime.create(spec).container_id
     attrs = docker_inspect(container_id)
     assert attrs["HostConfig"]["NetworkMode"] == "host"
     assert not attrs["HostConfig"]["PortBindings"]
@@ -207,12 +208,14 @@ def test_host_mode_reports_container_ports(runtime: DockerRuntime, make_spec: Sp
 def test_create_twice_adopts_the_existing_container(runtime: DockerRuntime,
                                                     make_spec: SpecFactory):
     spec = make_spec(command=("sleep", "600"))
-    first = runtime.create(spec)
-    assert runtime.create(spec) == first
+    first = runtime.create(spec).container_id
+    again = runtime.create(spec)
+    assert again.container_id == first
+    assert again == runtime.inspect(first)  # the adopted one's state, as Docker has it
     # A restarted agent with a different in-memory view still gets the same container.
     restarted = DockerRuntime()
     try:
-        assert restarted.create(replace(spec, environment=(("X", "1"),))) == first
+        assert restarted.create(replace(spec, environment=(("X", "1"),))).container_id == first
     finally:
         restarted.close()
     same_task = [s for s in runtime.list_containers(spec.instance_id) if s.task_id == spec.task_id]
@@ -232,7 +235,8 @@ def test_name_taken_by_another_task_is_an_error(runtime: DockerRuntime, make_spe
 
 
 def test_exit_code_reported(runtime: DockerRuntime, make_spec: SpecFactory):
-    container_id = runtime.create(make_spec(entry_point=("sh", "-c"), command=("exit 3",)))
+    container_id = runtime.create(make_spec(entry_point=("sh", "-c"),
+                                            command=("exit 3",))).container_id
     runtime.start(container_id)
     state = wait_for_status(runtime, container_id, lambda s: s.exited)
     assert (state.status, state.exit_code, state.running) == ("exited", 3, False)
@@ -241,7 +245,7 @@ def test_exit_code_reported(runtime: DockerRuntime, make_spec: SpecFactory):
 
 
 def test_stop_with_init_is_fast_and_idempotent(runtime: DockerRuntime, make_spec: SpecFactory):
-    container_id = runtime.create(make_spec(init=True, command=("sleep", "600")))
+    container_id = runtime.create(make_spec(init=True, command=("sleep", "600"))).container_id
     assert docker_inspect(container_id)["HostConfig"]["Init"] is True
     runtime.start(container_id)
     wait_for_status(runtime, container_id, lambda s: s.running)
@@ -273,12 +277,12 @@ def test_missing_container_operations(runtime: DockerRuntime, docker_engine):
 
 def test_list_containers_filters_by_instance(runtime: DockerRuntime, make_spec: SpecFactory):
     instance_a, instance_b = f"a-{uuid.uuid4().hex[:8]}", f"b-{uuid.uuid4().hex[:8]}"
-    a1 = runtime.create(make_spec(instance_id=instance_a, container_name="one"))
+    a1 = runtime.create(make_spec(instance_id=instance_a, container_name="one")).container_id
     a2 = runtime.create(make_spec(instance_id=instance_a, container_name="two",
-                                  entry_point=("sh", "-c"), command=("exit 0",)))
+                                  entry_point=("sh", "-c"), command=("exit 0",))).container_id
     runtime.start(a2)
     wait_for_status(runtime, a2, lambda s: s.exited)
-    b1 = runtime.create(make_spec(instance_id=instance_b))
+    b1 = runtime.create(make_spec(instance_id=instance_b)).container_id
 
     listed_a = {s.container_id: s for s in runtime.list_containers(instance_a)}
     assert set(listed_a) == {a1, a2}  # stopped containers included

@@ -170,6 +170,22 @@ def test_tasks_not_in_the_set_are_stopped(setup):
     fresh.shutdown()
 
 
+def test_a_fresh_task_is_created_started_and_looked_at_once():
+    """Create says what it made: the only look at Docker before RUNNING is after the start."""
+    runtime = FakeRuntime()
+    inspects_at_running: list[int] = []
+
+    def report(r: TaskReport) -> None:
+        if r.status == TaskStatus.RUNNING and not inspects_at_running:
+            inspects_at_running.append(runtime.calls["inspect"])
+
+    engine = TaskEngine(runtime, "i-1", report, EngineConfig(poll_interval=0.01))
+    engine.apply([plan("3" * 32)])
+    wait_until(lambda: inspects_at_running, 5, interval=0.01, message="RUNNING")
+    engine.shutdown()
+    assert (runtime.calls["create"], runtime.calls["start"], inspects_at_running[0]) == (1, 1, 1)
+
+
 def test_a_task_that_leaves_the_set_while_running_is_stopped_at_once(setup):
     runtime, reports, engine = setup
     kept, dropped = "4" * 32, "5" * 32
