@@ -521,9 +521,9 @@ class DockerRuntime:
 
         The name is `docker_container_name(spec.task_id, spec.container_name)`. When a container
         of that name exists already, its state is returned instead, whatever it is (adoption
-        after a crash between create and remember); never a duplicate. Raises ImageNotFound when the image is not
-        present locally (pull first), ContainerRuntimeError when the name is taken by a container
-        of another task.
+        after a crash between create and remember); never a duplicate. Raises ImageNotFound
+        when the image is not present locally (pull first), ContainerRuntimeError when the name
+        is taken by a container of another task.
         """
         if spec.network_mode not in _NETWORK_MODES:
             raise ValueError(f"network_mode {spec.network_mode!r}: expected one of "
