@@ -66,6 +66,9 @@ class Store(Protocol):
     def get(self, key: str) -> Entry | None:
         """The entry at `key`, or None."""
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, Entry | None]:
+        """The entry (or None) at each key, all read at one revision, in one round trip."""
+
     def list(self, prefix: str) -> list[Entry]:
         """Every entry whose key starts with `prefix`, sorted by key."""
 
@@ -96,6 +99,9 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+_MAX_TXN_OPS = 128  # etcd's default --max-txn-ops
 
 
 class EtcdStore:
@@ -141,6 +147,22 @@ class EtcdStore:
         if value is None:
             return None
         return Entry(key, value, meta.mod_revision, meta.create_revision)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Entry | None]:
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, Entry | None] = {key: None for key in keys}
+        if len(keys) > _MAX_TXN_OPS:  # etcd's own limit: one read per chunk, then
+            for start in range(0, len(keys), _MAX_TXN_OPS):
+                found.update(self.get_many(keys[start:start + _MAX_TXN_OPS]))
+            return found
+        t = self._client.transactions
+        _, responses = self._call(self._client.transaction, compare=[],
+                                  success=[t.get(key) for key in keys], failure=[])
+        for key, kvs in zip(keys, responses):
+            if kvs:
+                value, meta = kvs[0]
+                found[key] = Entry(key, value, meta.mod_revision, meta.create_revision)
+        return found
 
     def list(self, prefix: str) -> list[Entry]:
         return self.snapshot(prefix)[0]
@@ -280,6 +302,9 @@ class MemoryStore:
 
     def get(self, key: str) -> Entry | None:
         return self._run(lambda _: self._data.get(key))
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Entry | None]:
+        return self._run(lambda _: {key: self._data.get(key) for key in keys})
 
     def list(self, prefix: str) -> list[Entry]:
         return self.snapshot(prefix)[0]

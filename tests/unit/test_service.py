@@ -81,6 +81,17 @@ def test_run_task_reserves_and_reports_failures(service):
     assert all(t.status == TaskStatus.PENDING and t.desired == TaskStatus.RUNNING for t in tasks)
 
 
+def test_describe_tasks_by_id_or_arn_lists_the_missing(service):
+    add_instance(service)
+    service.register_task_definition(taskdef())
+    (first, second), _ = service.run_task("default", "web", count=2)
+    tasks, failures = service.describe_tasks("default", [first.task_id, "f" * 32, second.arn])
+    assert [t.task_id for t in tasks] == [first.task_id, second.task_id]
+    assert [(f.arn, f.reason) for f in failures] == [("f" * 32, "MISSING")]
+    with pytest.raises(InvalidParameter, match="task"):
+        service.describe_tasks("default", [""])
+
+
 def test_run_task_count_is_bounded(service):
     service.register_task_definition(taskdef())
     with pytest.raises(InvalidParameter, match="count"):

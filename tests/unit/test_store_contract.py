@@ -41,6 +41,21 @@ def test_get_missing_is_none(store, prefix):
     assert store.get(prefix + "nothing") is None
 
 
+def test_get_many_reads_every_key_at_once(store, prefix):
+    store.commit(puts={prefix + "a": b"1", prefix + "b": b"2"})
+    keys = [prefix + "b", prefix + "missing", prefix + "a"]
+    found = store.get_many(keys)
+    assert list(found) == keys
+    assert (found[prefix + "a"].value, found[prefix + "b"].value) == (b"1", b"2")
+    assert found[prefix + "missing"] is None
+    assert found[prefix + "a"] == store.get(prefix + "a")
+    many = [prefix + f"k{n:03d}" for n in range(300)]  # more than one etcd transaction takes
+    for start in range(0, len(many), 100):  # etcd takes up to 128 operations per commit
+        store.commit(puts={key: b"x" for key in many[start:start + 100:2]})
+    found = store.get_many(many)
+    assert [key for key, entry in found.items() if entry is not None] == many[::2]
+
+
 def test_put_then_get_carries_revisions(store, prefix):
     store.commit(puts={prefix + "a": b"1"})
     first = store.get(prefix + "a")
