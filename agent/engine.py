@@ -284,19 +284,14 @@ class EngineConfig:
     sweep_interval: float = 30.0         # the periodic look for strays and containers to remove
 
 
-def _epoch(timestamp: str | None) -> float | None:
-    """Docker's RFC 3339 time (nanoseconds, "Z") in seconds; None when unset or zero."""
-    if not timestamp or timestamp.startswith("0001-"):
+def _moment(timestamp: str | None) -> datetime | None:
+    """Docker's RFC 3339 time (nanoseconds, "Z"); None when unset or unreadable."""
+    if not timestamp:
         return None
-    import datetime
-
-    head, _, fraction = timestamp.rstrip("Z").partition(".")
     try:
-        moment = datetime.datetime.fromisoformat(head).replace(tzinfo=datetime.timezone.utc)
+        return datetime.fromisoformat(timestamp)
     except ValueError:
         return None
-    digits = "".join(ch for ch in fraction if ch.isdigit())[:6]
-    return moment.timestamp() + (int(digits) / 10 ** len(digits) if digits else 0.0)
 
 
 # Docker event actions that change what a worker would decide.
@@ -662,12 +657,10 @@ def _phase(state: ContainerState | None) -> ContainerPhase:
 def _ran_for(state: ContainerState | None) -> float | None:
     """Seconds an exited container ran since it last (re)started, from Docker's timestamps
     (so an agent that restarts still knows)."""
-    if state is None or not state.started_at or not state.finished_at:
+    if state is None:
         return None
-    try:
-        started = datetime.fromisoformat(state.started_at)
-        finished = datetime.fromisoformat(state.finished_at)
-    except ValueError:
+    started, finished = _moment(state.started_at), _moment(state.finished_at)
+    if started is None or finished is None:
         return None
     return (finished - started).total_seconds()
 
@@ -709,8 +702,7 @@ class TaskEngine:
             for task_id, plan in wanted.items():
                 worker = self._workers.get(task_id)
                 if worker is not None:
-                    if worker.plan != plan:  # unchanged tasks need no second look at Docker
-                        worker.update(plan)
+                    worker.update(plan)
                 elif task_id not in self._finished:
                     worker = TaskWorker(plan, self.runtime, self.report, self.config, self._done,
                                         self.idle_wait, self._traffic,
@@ -771,9 +763,9 @@ class TaskEngine:
                 state = self.runtime.inspect(container_id)
             except ContainerRuntimeError:
                 return None
-            finished = _epoch(state.finished_at) if state.exited else None
-            if finished is None:
-                finished = time.time()  # created, never started: count from now
+            moment = _moment(state.finished_at) if state.exited else None
+            # created, never started: count from now
+            finished = moment.timestamp() if moment is not None else time.time()
             self._exit_times[container_id] = finished
         return finished
 

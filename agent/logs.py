@@ -44,6 +44,9 @@ class LogShipper:
             self._close(request.request_id)
 
     def _chunks(self, request: agent_pb2.LogRequest) -> Iterator[agent_pb2.LogChunk]:
+        # First an empty chunk: it names the request, so the control plane can end it even
+        # when the container has no output at all.
+        yield agent_pb2.LogChunk(request_id=request.request_id)
         name = docker_container_name(request.task_id, request.container_name)
         try:
             stream = self.runtime.logs(name, follow=request.follow,

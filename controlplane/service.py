@@ -450,10 +450,7 @@ class ControlPlaneService:
             task = self.task(cluster, reference)
             if task.desired == TaskStatus.STOPPED:
                 return task
-            task.desired_status = TaskStatus.STOPPED.name
-            task.stop_code = task.stop_code or stop_code
-            task.stopped_reason = task.stopped_reason or reason or "Task stopped by user"
-            task.stopping_at_ms = self.now_ms()
+            _mark_stopping(task, stop_code, reason or "Task stopped by user", self.now_ms())
             key = Keys.task(task.cluster, task.task_id)
             self._commit(puts={key: task.encode()}, expect={key: task.version, **(fence or {})})
             return task
@@ -474,10 +471,7 @@ class ControlPlaneService:
                 if current is None or current.desired == TaskStatus.STOPPED:
                     continue
                 task = current.copy()
-                task.desired_status = TaskStatus.STOPPED.name
-                task.stop_code = task.stop_code or stop_code
-                task.stopped_reason = task.stopped_reason or reason
-                task.stopping_at_ms = now
+                _mark_stopping(task, stop_code, reason, now)
                 key = Keys.task(cluster, task_id)
                 puts[key], expect[key] = task.encode(), task.version
                 changed.append(task_id)
@@ -764,6 +758,14 @@ def _task_id(reference: str) -> str:
     if not task_id:
         raise InvalidParameter("task", "required")
     return task_id
+
+
+def _mark_stopping(task: TaskRecord, stop_code: str, reason: str, now: int) -> None:
+    """desiredStatus STOPPED; a stop code and reason already set stay (the first wins)."""
+    task.desired_status = TaskStatus.STOPPED.name
+    task.stop_code = task.stop_code or stop_code
+    task.stopped_reason = task.stopped_reason or reason
+    task.stopping_at_ms = now
 
 
 def _apply_report(task: TaskRecord, report: TaskStateReport, now: int) -> None:
