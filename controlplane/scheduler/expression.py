@@ -589,7 +589,9 @@ class Constraint:
             raise PlacementError("type", f"must be one of {', '.join(CONSTRAINT_TYPES)}, "
                                          f"got {self.type!r}")
         object.__setattr__(self, "type", kind)
-        expression = self.expression if (self.expression or "").strip() else ""
+        if not isinstance(self.expression, str):  # JSON may give anything
+            raise PlacementError("expression", f"must be a string, got {self.expression!r}")
+        expression = self.expression if self.expression.strip() else ""
         if kind == "distinctInstance":
             if expression:
                 raise PlacementError("expression", "distinctInstance takes no expression")

@@ -826,7 +826,9 @@ def test_diamond_dependencies_are_not_a_cycle():
      "placementConstraints[0].expression", "at position 19"),
     ([{"type": "distinctInstance"}], "placementConstraints[0].type", "not supported here"),
     ("memberOf", "placementConstraints", "must be"),
-], ids=["bad-expression", "distinct-instance", "not-a-list"])
+    ([{"type": "memberOf", "expression": 5}], "placementConstraints[0].expression",
+     "must be a string"),
+], ids=["bad-expression", "distinct-instance", "not-a-list", "expression-not-a-string"])
 def test_placement_constraints_are_validated(constraints, path, message):
     document = {"family": "f", "placementConstraints": constraints, "containerDefinitions": [
         {"name": "a", "image": "busybox", "memory": 16}]}
