@@ -59,7 +59,12 @@ def task(t: types_pb2.Task) -> dict[str, Any]:
 
 
 def health(value: int) -> str:
-    return types_pb2.HealthStatus.Name(value).removeprefix("HEALTH_STATUS_")
+    """HEALTH_STATUS_HEALTHY -> HEALTHY; a number this CLI does not know (a newer control
+    plane) reads as UNKNOWN rather than failing the command."""
+    try:
+        return types_pb2.HealthStatus.Name(value).removeprefix("HEALTH_STATUS_")
+    except ValueError:
+        return "UNKNOWN"
 
 
 def failure(f: types_pb2.Failure) -> dict[str, Any]:

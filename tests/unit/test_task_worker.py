@@ -9,7 +9,7 @@ import time
 import pytest
 
 from agent.engine import (ContainerPlan, Dependency, EngineConfig, HealthStatus, RestartPolicy,
-                          TaskEngine, TaskPlan, TaskReport, container_spec)
+                          TaskEngine, TaskPlan, TaskReport, TaskWorker, container_spec)
 from agent.fake_runtime import FakeRuntime
 from agent.runtime import HealthCheck, RuntimeUnavailable, docker_container_name
 from skiff.services import wait_until
@@ -186,6 +186,15 @@ def test_a_fresh_task_is_created_started_and_looked_at_once():
     assert (runtime.calls["create"], runtime.calls["start"], inspects_at_running[0]) == (1, 1, 1)
 
 
+def test_a_plan_that_only_records_the_reported_status_wakes_no_worker():
+    worker = TaskWorker(plan("9" * 32), FakeRuntime(), Reports(), EngineConfig(),
+                        on_done=lambda task_id: None)  # not started: nothing clears the wake
+    worker.update(plan("9" * 32, last=TaskStatus.RUNNING))
+    assert not worker._wake.is_set()
+    worker.update(plan("9" * 32, desired=TaskStatus.STOPPED, last=TaskStatus.RUNNING))
+    assert worker._wake.is_set()
+
+
 def test_a_task_that_leaves_the_set_while_running_is_stopped_at_once(setup):
     runtime, reports, engine = setup
     kept, dropped = "4" * 32, "5" * 32
@@ -211,8 +220,6 @@ def test_new_sets_list_no_containers_until_a_task_leaves_or_the_sweep(setup):
     assert runtime.calls["container_summaries"] == 1
     wait_status(reports, first, TaskStatus.RUNNING)
     engine.apply([plan(first, last=TaskStatus.RUNNING), plan(second)])
-    # Only the status it reported itself changed: its worker has no reason to look again.
-    assert not engine._workers[first]._wake.is_set()
     engine.apply([plan(first, desired=TaskStatus.STOPPED), plan(second)])
     wait_status(reports, first, TaskStatus.STOPPED)
     engine.apply([plan(second)])  # dropped once STOPPED: its container stopped already
@@ -412,12 +419,16 @@ def test_stopped_task_containers_are_removed_after_the_delay():
 def test_stopped_task_containers_stay_until_the_delay():
     runtime, reports = FakeRuntime(), Reports()
     engine = TaskEngine(runtime, "i-1", reports, EngineConfig(
-        poll_interval=0.01, retry_delay=0.01, stop_timeout=1, cleanup_after=3600))
+        poll_interval=0.01, retry_delay=0.01, stop_timeout=1, cleanup_after=3600,
+        sweep_interval=0))
     task = "8" * 32
     engine.apply([plan(task)])
     wait_status(reports, task, TaskStatus.RUNNING)
     engine.apply([plan(task, desired=TaskStatus.STOPPED)])
     wait_status(reports, task, TaskStatus.STOPPED)
     engine.apply([])
+    calls = runtime.calls["container_summaries"]
+    engine.apply([], sweep=True)  # the periodic look: sees it, and leaves it
+    assert runtime.calls["container_summaries"] == calls + 1
     assert len(runtime.containers) == 1
     engine.shutdown()
