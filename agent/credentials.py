@@ -22,6 +22,10 @@ def registry_host(image: str) -> str:
     return "docker.io"
 
 
+# How `docker login` names Docker Hub in config.json, for the host images name it by.
+_HUB_ALIASES = ("index.docker.io/v1", "index.docker.io", "registry-1.docker.io")
+
+
 class RegistryCredentials:
     def __init__(self, auths: dict[str, dict[str, str]] | None = None):
         self._auths = auths or {}
@@ -30,13 +34,19 @@ class RegistryCredentials:
     def load(cls, path: Path) -> "RegistryCredentials":
         """Read a docker config.json; ValueError naming the entry that is malformed."""
         data = json.loads(Path(path).read_text())
+        entries = (data.get("auths") or {}) if isinstance(data, dict) else None
+        if not isinstance(entries, dict):
+            raise ValueError(f"{path}: expected an object with \"auths\": {{host: entry}}")
         auths = {}
-        for host, entry in (data.get("auths") or {}).items():
+        for host, entry in entries.items():
             host = host.removeprefix("https://").removeprefix("http://").rstrip("/")
+            host = "docker.io" if host in _HUB_ALIASES else host
+            if not isinstance(entry, dict):
+                raise ValueError(f"{path}: auths.{host} must be an object")
             if "auth" in entry:
                 try:
                     decoded = base64.b64decode(entry["auth"], validate=True).decode()
-                except (ValueError, UnicodeDecodeError):
+                except ValueError:  # bad base64, or not UTF-8
                     decoded = ""
                 username, sep, password = decoded.partition(":")
                 if not sep:

@@ -30,7 +30,8 @@ until it is idle (what a removal leaves to the kernel would slow down the next f
 figure starts from the same idle engine. The Skiff stack (etcd, registry, control plane, one
 agent pulling with `prefer-cached`, stop timeout 2 s) runs on free loopback ports in a
 temporary state dir. Swarm mode is enabled for the run (`docker swarm init --advertise-addr
-127.0.0.1`) and left (`docker swarm leave --force`) at the end, whatever happens.
+127.0.0.1`) and left (`docker swarm leave --force`) at the end, whatever happens; a swarm the
+engine was already part of is kept (only this run's services are removed).
 
     python benchmarks/service_vs_swarm.py [--sizes 10,50,100] [--scale-from 100 --scale-to 200]
         [--rolling 50] [--kill 10 --kill-from 50] [--docker-runs 100] [--skip-swarm] [--repeat 3]
@@ -319,18 +320,20 @@ def nanoseconds(duration: str) -> int:
     raise ValueError(f"duration {duration!r}: expected a number and one of ms, s, m")
 
 
-def swarm_init() -> None:
+def swarm_active() -> bool:
     state = docker_cli("info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
-    if state != "active":
-        docker_cli("swarm", "init", "--advertise-addr", "127.0.0.1")
+    return state == "active"
 
 
-def swarm_leave() -> None:
+def swarm_clean_up(leave: bool) -> None:
+    """Remove this benchmark's services; leave swarm mode only if this run enabled it (a
+    swarm that was there before stays)."""
     ours = docker_cli("service", "ls", "-q", "--filter", f"name={PREFIX}",
                       check=False).stdout.split()
     if ours:
         docker_cli("service", "rm", *ours, check=False)
-    docker_cli("swarm", "leave", "--force", check=False)
+    if leave:
+        docker_cli("swarm", "leave", "--force", check=False)
 
 
 @dataclass
@@ -487,7 +490,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     figures: dict[str, Figure] = {}
     reference: list[tuple[str, int, float]] = []
-    swarm_joined = False
+    swarm_used = swarm_joined = False
     with tempfile.TemporaryDirectory(prefix="skiff-bench-") as state:
         endpoint = f"127.0.0.1:{free_port()}"
         stack = Stack(Path(state), endpoint, registry_port=free_port())
@@ -517,8 +520,10 @@ def main() -> None:
                   f"{args.swarm_update_monitor}, restart delay "
                   f"{args.swarm_restart_delay or '5s (default)'}", flush=True)
             if not args.skip_swarm:
-                swarm_joined = True  # set first: a half-done init is still left in `finally`
-                swarm_init()
+                swarm_used = True
+                if not swarm_active():
+                    swarm_joined = True  # set first: a half-done init is still left in `finally`
+                    docker_cli("swarm", "init", "--advertise-addr", "127.0.0.1")
 
             sides = [Skiff(api, stack.registry_address, tuple(taskdefs), args.timeout,
                            args.poll)]
@@ -540,8 +545,8 @@ def main() -> None:
                           f"{args.docker_runs / seconds:7.1f} containers/s", flush=True)
         finally:
             channel.close()
-            if swarm_joined:
-                swarm_leave()
+            if swarm_used:
+                swarm_clean_up(leave=swarm_joined)
             remove_reference_containers()
             stack.down()
             # The agent leaves its containers behind when it stops; only this run's go (their

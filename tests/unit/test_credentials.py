@@ -38,3 +38,23 @@ def test_malformed_auth_names_the_entry(tmp_path):
     path.write_text(json.dumps({"auths": {"127.0.0.1:5000": {"auth": "%%%"}}}))
     with pytest.raises(ValueError, match=r"auths\.127\.0\.0\.1:5000\.auth"):
         RegistryCredentials.load(path)
+
+
+def test_docker_hub_login_applies_to_hub_images(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"auths": {"https://index.docker.io/v1/": {
+        "auth": base64.b64encode(b"me:pw").decode()}}}))
+    assert RegistryCredentials.load(path).for_image("library/busybox:1") == {
+        "username": "me", "password": "pw"}
+
+
+@pytest.mark.parametrize("document, message", [
+    ([], "expected an object"),
+    ({"auths": ["127.0.0.1:5000"]}, "expected an object"),
+    ({"auths": {"127.0.0.1:5000": "x"}}, r"auths\.127\.0\.0\.1:5000 must be an object"),
+], ids=["top-level-list", "auths-list", "entry-not-object"])
+def test_malformed_file_is_a_value_error(tmp_path, document, message):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=message):
+        RegistryCredentials.load(path)
