@@ -235,16 +235,17 @@ def logs(api: Api, task_id: str, container: str, follow: bool, since: str, tail:
 
 def _since_ms(text: str) -> int:
     """`10m`, `2h`, `30s`, `1d` ago, or an ISO 8601 time, as epoch milliseconds (0: none)."""
-    import re
     import time
     from datetime import datetime
 
+    from registry.server import parse_duration
+
     if not text:
         return 0
-    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
-    if match:
-        seconds = int(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
-        return int((time.time() - seconds) * 1000)
+    try:
+        return int((time.time() - parse_duration(text)) * 1000)
+    except ValueError:
+        pass  # not a duration: an ISO time, then
     try:
         return int(datetime.fromisoformat(text).timestamp() * 1000)
     except ValueError:
