@@ -39,11 +39,13 @@ def test_agent_pulls_a_private_image_with_its_credentials(etcd_endpoint, docker_
     try:
         image = f"{address}/team/private:1"
         build_busybox_image(image)
-        login = subprocess.run(["docker", "login", address, "-u", "pusher", "--password-stdin"],
+        # The pusher's login goes to a config dir of this test's own, never the user's.
+        docker_config = str(tmp_path / "docker-config")
+        login = subprocess.run(["docker", "--config", docker_config, "login", address, "-u",
+                                "pusher", "--password-stdin"],
                                input="push-secret", text=True, capture_output=True)
         assert login.returncode == 0, login.stderr
-        docker_cli("push", image)
-        docker_cli("logout", address)
+        docker_cli("--config", docker_config, "push", image)
         docker_cli("rmi", image)
 
         client.api.CreateCluster(pb.CreateClusterRequest(cluster_name="private"), timeout=10)
