@@ -8,7 +8,8 @@ retry, never a lost update.
 
     view = StateView(store).start()
     view.instances("default")                # ContainerInstanceRecord by id, with versions
-    view.instance_tasks("default", "i-1")    # the tasks placed there
+    view.instance_tasks("default", "i-1")    # the tasks placed there, not STOPPED yet
+    view.service_tasks("default", "service:web", deployment_ids)  # what its controller weighs
     view.wait_for(revision)                  # read your own writes
 """
 
@@ -17,10 +18,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from typing import Callable
+from typing import Callable, Iterable
 
 from controlplane.model import ContainerInstanceRecord, Keys, ServiceRecord, TaskRecord
 from controlplane.store import Event, Store, StoreError
+from skiffcore.status import TaskStatus
 
 log = logging.getLogger("skiff.controlplane.cache")
 
@@ -39,7 +41,13 @@ class StateView:
         self._instances: dict[str, dict[str, ContainerInstanceRecord]] = defaultdict(dict)
         self._sessions: dict[str, set[str]] = defaultdict(set)
         self._tasks: dict[str, dict[str, TaskRecord]] = defaultdict(dict)
-        self._by_instance: dict[tuple[str, str], dict[str, TaskRecord]] = defaultdict(dict)
+        # Indexes that keep the hot reads proportional to what is live: stopped tasks stay
+        # describable for an hour (ECS), and a busy cluster gathers thousands of them.
+        self._active_by_instance: dict[tuple[str, str], dict[str, TaskRecord]] = defaultdict(dict)
+        self._active_by_group: dict[tuple[str, str], dict[str, TaskRecord]] = defaultdict(dict)
+        self._stopped_by_starter: dict[tuple[str, str, str], dict[str, TaskRecord]] = \
+            defaultdict(dict)
+        self._stopped: dict[str, dict[str, TaskRecord]] = defaultdict(dict)
         self._services: dict[str, dict[str, ServiceRecord]] = defaultdict(dict)
         self._listeners: list[Callable[[], None]] = []
         self._subscribers: dict[tuple[str, str], set[Callable[[], None]]] = defaultdict(set)
@@ -64,7 +72,9 @@ class StateView:
             self._instances.clear()
             self._sessions.clear()
             self._tasks.clear()
-            self._by_instance.clear()
+            for index in (self._active_by_instance, self._active_by_group,
+                          self._stopped_by_starter, self._stopped):
+                index.clear()
             self._services.clear()
             for entry in entries:
                 self._apply(Event(entry.key, entry.value, entry.mod_revision))
@@ -112,12 +122,12 @@ class StateView:
             cluster, task_id = key[len(_TASKS):].split("/", 1)
             old = self._tasks[cluster].pop(task_id, None)
             if old is not None:
-                self._by_instance[(cluster, old.instance_id)].pop(task_id, None)
+                self._unindex(cluster, old)
             touched = {(cluster, old.instance_id)} if old else set()
             if event.value is not None:
                 task = TaskRecord.decode(event.value, event.mod_revision)
                 self._tasks[cluster][task_id] = task
-                self._by_instance[(cluster, task.instance_id)][task_id] = task
+                self._index(cluster, task)
                 touched.add((cluster, task.instance_id))
             return touched
         if key.startswith(_INSTANCES):
@@ -140,6 +150,22 @@ class StateView:
             else:
                 self._sessions[cluster].add(instance_id)
         return set()
+
+    def _task_indexes(self, cluster: str, task: TaskRecord) -> list[dict[str, TaskRecord]]:
+        """The indexes `task` belongs in, by its status."""
+        if task.last_status == TaskStatus.STOPPED.name:
+            return [self._stopped[cluster],
+                    self._stopped_by_starter[(cluster, task.group, task.started_by)]]
+        return [self._active_by_instance[(cluster, task.instance_id)],
+                self._active_by_group[(cluster, task.group)]]
+
+    def _index(self, cluster: str, task: TaskRecord) -> None:
+        for index in self._task_indexes(cluster, task):
+            index[task.task_id] = task
+
+    def _unindex(self, cluster: str, task: TaskRecord) -> None:
+        for index in self._task_indexes(cluster, task):
+            index.pop(task.task_id, None)
 
     def _notify_all(self) -> None:
         for callbacks in list(self._subscribers.values()):
@@ -182,8 +208,24 @@ class StateView:
             return list(self._tasks.get(cluster, {}).values())
 
     def instance_tasks(self, cluster: str, instance_id: str) -> list[TaskRecord]:
+        """The tasks placed on the instance that are not STOPPED."""
         with self._lock:
-            return list(self._by_instance.get((cluster, instance_id), {}).values())
+            return list(self._active_by_instance.get((cluster, instance_id), {}).values())
+
+    def service_tasks(self, cluster: str, group: str, deployment_ids: Iterable[str]
+                      ) -> list[TaskRecord]:
+        """The group's tasks that are not STOPPED, and the STOPPED ones the given deployments
+        started (their failures count). Older stopped tasks, of deployments gone or of a
+        service deleted and created again under the same name, are history."""
+        with self._lock:
+            tasks = list(self._active_by_group.get((cluster, group), {}).values())
+            for deployment_id in deployment_ids:
+                tasks += self._stopped_by_starter.get((cluster, group, deployment_id), {}).values()
+            return tasks
+
+    def stopped_tasks(self, cluster: str) -> list[TaskRecord]:
+        with self._lock:
+            return list(self._stopped.get(cluster, {}).values())
 
     def clusters(self) -> set[str]:
         """Clusters with instances, tasks or services."""

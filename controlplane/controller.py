@@ -23,7 +23,6 @@ from controlplane.leader import Election, NotLeader
 from controlplane.model import Keys, ServiceRecord, TaskRecord
 from controlplane.service import MAX_BATCH_TASKS, ControlPlaneService, placement_rules
 from controlplane.store import Conflict, StoreError
-from skiffcore.status import TaskStatus
 
 log = logging.getLogger("skiff.controlplane.controller")
 
@@ -48,6 +47,7 @@ class ServiceController:
         # (cluster, service) -> (what its last pass decided on, when): a pass whose inputs are
         # the same decides the same, except for the clock, which the pass per tick covers.
         self._settled: dict[tuple[str, str], tuple[tuple, float]] = {}
+        self._forgotten_at: dict[str, float] = {}  # cluster -> when its old stopped tasks went
         self._thread: threading.Thread | None = None
 
     def start(self) -> "ServiceController":
@@ -82,21 +82,22 @@ class ServiceController:
         """One level-triggered pass over every cluster."""
         for cluster in sorted(self.view.clusters()):
             lost = self._lost_instances(cluster)
-            by_group: dict[str, list[TaskRecord]] = {}
-            for task in self.view.tasks(cluster):  # one pass, not one per service
-                by_group.setdefault(task.group, []).append(task)
             instances = self.view.instances(cluster)
             capacity = (tuple(sorted((i, r.version) for i, r in instances.items())),
                         frozenset(self.view.connected(cluster)), frozenset(lost))
             for service in self.view.services(cluster).values():
-                tasks = by_group.get(service.group, [])
+                tasks = self.view.service_tasks(cluster, service.group,
+                                                [d.id for d in service.deployments])
                 inputs = (service.version, tuple((t.task_id, t.version) for t in tasks), capacity)
                 settled = self._settled.get((cluster, service.name))
                 # Half a tick: the pass the tick wakes (a tick after the one before) always runs.
                 if settled and settled[0] == inputs and self.clock() - settled[1] < self.tick / 2:
                     continue
                 self._reconcile_service(cluster, service, lost, tasks, inputs)
-            self._forget_old_stopped_tasks(cluster)
+            # Once a tick, not on every pass a report wakes: a look at every stopped task.
+            if self.clock() - self._forgotten_at.get(cluster, -self.tick) >= self.tick:
+                self._forgotten_at[cluster] = self.clock()
+                self._forget_old_stopped_tasks(cluster)
 
     def _lost_instances(self, cluster: str) -> set[str]:
         """Instances whose agent has been gone longer than `lost_after` (soft state: a new
@@ -200,8 +201,8 @@ class ServiceController:
     def _forget_old_stopped_tasks(self, cluster: str) -> None:
         """Stopped tasks stay describable for `stopped_retention` (ECS: 1 hour), then go."""
         horizon = self.layer.now_ms() - self.stopped_retention_ms
-        old = [t for t in self.view.tasks(cluster)
-               if t.status == TaskStatus.STOPPED and t.stopped_at_ms and t.stopped_at_ms < horizon]
+        old = [t for t in self.view.stopped_tasks(cluster)
+               if t.stopped_at_ms and t.stopped_at_ms < horizon]
         fence = self.election.fence()
         for task in old[:100]:  # bounded work per pass
             key = Keys.task(cluster, task.task_id)

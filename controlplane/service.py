@@ -685,8 +685,7 @@ class ControlPlaneService:
     def assignments(self, cluster: str, instance_id: str
                     ) -> list[tuple[TaskRecord, TaskDefinitionSpec]]:
         """Every task placed on the instance that is not STOPPED yet, with its definition."""
-        tasks = [t for t in self.view.instance_tasks(_cluster_name(cluster), instance_id)
-                 if t.status != TaskStatus.STOPPED]
+        tasks = self.view.instance_tasks(_cluster_name(cluster), instance_id)
         return [(t, self.spec(t.task_definition_arn)) for t in sorted(tasks, key=lambda t: t.task_id)]
 
     def report_task_state(self, cluster: str, instance_id: str, task_id: str, status: TaskStatus,

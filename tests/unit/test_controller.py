@@ -82,3 +82,26 @@ def test_a_changed_task_brings_the_pass_back(setup):
     assert len(passes) == count + 1
     running = [t for t in layer.view.tasks("default") if t.status != TaskStatus.STOPPED]
     assert len(running) == 2  # the stopped one was replaced at once, not a tick later
+
+
+def test_stopped_tasks_are_forgotten_after_the_retention(setup):
+    layer, instance, controller, clock, passes = setup
+    now_ms = [10**12]
+    layer.now_ms = lambda: now_ms[0]
+    controller.stopped_retention_ms = 3_600_000
+    controller.run_once()
+    tasks = layer.view.tasks("default")
+    report(layer, instance, tasks, TaskStatus.STOPPED)
+    gone = {t.task_id for t in tasks}
+
+    def describable() -> set[str]:
+        return gone & {t.task_id for t in layer.view.tasks("default")}
+
+    now_ms[0] += 3_599_000
+    clock.now += 1.0
+    controller.run_once()
+    assert describable() == gone
+    now_ms[0] += 2_000
+    clock.now += 1.0
+    controller.run_once()
+    wait_until(lambda: not describable(), 5, interval=0.01, message="old stopped tasks forgotten")

@@ -1,0 +1,65 @@
+"""The state view's task indexes on the in-memory store: hot reads see what is live, and
+stopped tasks only where they still count."""
+
+from __future__ import annotations
+
+import pytest
+
+from controlplane.cache import StateView
+from controlplane.model import Keys, TaskRecord
+from controlplane.store import MemoryStore
+
+
+@pytest.fixture
+def store_and_view():
+    store = MemoryStore()
+    view = StateView(store).start()
+    yield store, view
+    view.close()
+
+
+def put(store: MemoryStore, view: StateView, task_id: str, status: str = "RUNNING",
+        instance: str = "i-1", group: str = "service:web", started_by: str = "ecs-svc/1"):
+    task = TaskRecord(task_id, "default", "arn:td/web:1", instance, 0, 16, [], last_status=status,
+                      group=group, started_by=started_by)
+    revision = store.commit(puts={Keys.task("default", task_id): task.encode()})
+    assert view.wait_for(revision)
+
+
+def ids(tasks) -> set[str]:
+    return {t.task_id for t in tasks}
+
+
+def test_instance_tasks_leave_out_the_stopped(store_and_view):
+    store, view = store_and_view
+    put(store, view, "a")
+    put(store, view, "b", instance="i-2")
+    put(store, view, "c", status="STOPPED")
+    assert ids(view.instance_tasks("default", "i-1")) == {"a"}
+    put(store, view, "a", status="STOPPED")
+    assert ids(view.instance_tasks("default", "i-1")) == set()
+    assert ids(view.stopped_tasks("default")) == {"a", "c"}
+    assert ids(view.tasks("default")) == {"a", "b", "c"}
+
+
+def test_service_tasks_keep_only_the_stopped_of_the_deployments_asked_for(store_and_view):
+    store, view = store_and_view
+    put(store, view, "old-stopped", status="STOPPED", started_by="ecs-svc/old")
+    put(store, view, "old-stopping", status="RUNNING", started_by="ecs-svc/old")
+    put(store, view, "new-stopped", status="STOPPED", started_by="ecs-svc/new")
+    put(store, view, "new-running", started_by="ecs-svc/new")
+    put(store, view, "other-service", group="service:api", started_by="ecs-svc/new")
+    assert ids(view.service_tasks("default", "service:web", ["ecs-svc/new"])) == {
+        "old-stopping", "new-stopped", "new-running"}
+    assert ids(view.service_tasks("default", "service:web", [])) == {"old-stopping", "new-running"}
+
+
+def test_a_deleted_task_leaves_every_index(store_and_view):
+    store, view = store_and_view
+    put(store, view, "a")
+    put(store, view, "b", status="STOPPED")
+    revision = store.commit(deletes=[Keys.task("default", "a"), Keys.task("default", "b")])
+    assert view.wait_for(revision)
+    assert view.instance_tasks("default", "i-1") == []
+    assert view.stopped_tasks("default") == []
+    assert view.service_tasks("default", "service:web", ["ecs-svc/1"]) == []
