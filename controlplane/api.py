@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import queue
 import threading
 import time
@@ -332,14 +333,17 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         changed.set()
         cancel = self.service.watch_assignments(request.cluster, request.instance_id, changed.set)
         context.add_callback(changed.set)  # wake the loop when the agent goes away
-        last, sent_at = None, 0.0
+        last, sent_at, looked_at = None, 0.0, -math.inf
         built: dict[str, tuple[int, agent_pb2.TaskAssignment]] = {}  # task id -> (version, pb)
         try:
             while context.is_active():
                 changed.wait(self.resend_interval)
-                # A burst of changes (a batch placed, reports arriving) becomes one message.
-                if context.is_active():
-                    time.sleep(self.coalesce)
+                # A burst of changes (a batch placed, reports arriving) becomes one message:
+                # within `coalesce` of the last look the rest of it lands first; the first
+                # change after a quiet spell goes out at once.
+                wait = self.coalesce - (time.monotonic() - looked_at)
+                if wait > 0 and context.is_active():
+                    time.sleep(wait)
                 changed.clear()
                 if not context.is_active():
                     break
@@ -352,6 +356,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                                                        for task, spec in assignments])
                     for gone in set(built) - {task.task_id for task, _ in assignments}:
                         del built[gone]
+                looked_at = time.monotonic()
         finally:
             cancel()
 

@@ -151,21 +151,25 @@ class StateView:
                 self._sessions[cluster].add(instance_id)
         return set()
 
-    def _task_indexes(self, cluster: str, task: TaskRecord) -> list[dict[str, TaskRecord]]:
-        """The indexes `task` belongs in, by its status."""
+    def _task_indexes(self, cluster: str, task: TaskRecord) -> list[tuple[dict, object]]:
+        """(index, key) of every index `task` belongs in, by its status."""
         if task.last_status == TaskStatus.STOPPED.name:
-            return [self._stopped[cluster],
-                    self._stopped_by_starter[(cluster, task.group, task.started_by)]]
-        return [self._active_by_instance[(cluster, task.instance_id)],
-                self._active_by_group[(cluster, task.group)]]
+            return [(self._stopped, cluster),
+                    (self._stopped_by_starter, (cluster, task.group, task.started_by))]
+        return [(self._active_by_instance, (cluster, task.instance_id)),
+                (self._active_by_group, (cluster, task.group))]
 
     def _index(self, cluster: str, task: TaskRecord) -> None:
-        for index in self._task_indexes(cluster, task):
-            index[task.task_id] = task
+        for index, key in self._task_indexes(cluster, task):
+            index[key][task.task_id] = task
 
     def _unindex(self, cluster: str, task: TaskRecord) -> None:
-        for index in self._task_indexes(cluster, task):
-            index.pop(task.task_id, None)
+        for index, key in self._task_indexes(cluster, task):
+            entries = index.get(key)
+            if entries is not None:
+                entries.pop(task.task_id, None)
+                if not entries:  # deployments and groups come and go: keep no empty entries
+                    del index[key]
 
     def _notify_all(self) -> None:
         for callbacks in list(self._subscribers.values()):

@@ -12,6 +12,7 @@ backoff, lost instances, retention).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Callable
@@ -61,11 +62,16 @@ class ServiceController:
         self._wake.set()
 
     def _run(self) -> None:
+        last_pass = -math.inf
         while not self._stop.is_set():
             self._wake.wait(self.tick)
             if self._stop.is_set():
                 return
-            self._stop.wait(self.debounce)  # let a burst of changes land first
+            # A burst of changes becomes one pass: within `debounce` of the last pass the rest
+            # of the burst lands first; the first change after a quiet spell goes at once.
+            quiet_for = time.monotonic() - last_pass
+            if quiet_for < self.debounce:
+                self._stop.wait(self.debounce - quiet_for)
             self._wake.clear()
             if self.election.epoch is None:
                 continue
@@ -77,6 +83,7 @@ class ServiceController:
                 log.warning("controller pass failed: %s", exc)
             except Exception:  # keep the loop alive; the next pass starts from scratch
                 log.exception("controller pass crashed")
+            last_pass = time.monotonic()
 
     def run_once(self) -> None:
         """One level-triggered pass over every cluster."""

@@ -63,3 +63,6 @@ def test_a_deleted_task_leaves_every_index(store_and_view):
     assert view.instance_tasks("default", "i-1") == []
     assert view.stopped_tasks("default") == []
     assert view.service_tasks("default", "service:web", ["ecs-svc/1"]) == []
+    # Deployments come and go by the thousand: what they leave must not stay as empty entries.
+    assert not (view._active_by_instance or view._active_by_group or view._stopped_by_starter
+                or view._stopped)
