@@ -36,8 +36,9 @@ engine was already part of is kept (only this run's services are removed).
     python benchmarks/service_vs_swarm.py [--sizes 10,50,100] [--scale-from 100 --scale-to 200]
         [--rolling 50] [--kill 10 --kill-from 50] [--docker-runs 100] [--skip-swarm] [--repeat 3]
 
-With `--repeat R` every figure is measured R times, Skiff's and Swarm's rounds taking turns (so
-a slow spell of the machine hits both alike), and the table gives the medians.
+Each figure is measured for both sides back to back, who goes first taking turns, so that a
+slow spell of the machine hits both alike. With `--repeat R` every figure is measured R times
+and the table gives the medians.
 
 The ratio is skiff/swarm seconds: 1.0 or below means Skiff is at least as fast.
 """
@@ -370,37 +371,59 @@ def settle(below: float = 0.15, window: float = 0.3, timeout: float = 30.0) -> N
         before = after
 
 
-def measure(side, args, figures: dict[str, Figure]) -> None:
-    """Every figure for one orchestrator; printed as it comes, so a failure keeps the rest."""
+@dataclass
+class Step:
+    """One figure: `run(side)` sets it up, measures it (seconds) and cleans up after."""
+    key: str
+    label: str
+    containers: int
+    run: Callable[[object], float]
 
-    def record(key: str, label: str, count: int, seconds: float) -> None:
-        figures.setdefault(key, Figure(label, count)).seconds.setdefault(side.name, []).append(
-            seconds)
-        print(f"  {side.name:5}  {label:28} {seconds:7.2f} s  {count / seconds:7.1f} containers/s",
-              flush=True)
 
-    for n in args.sizes:
-        settle()
-        record(f"start-{n}", f"{n} replicas running", n, side.start(f"start-{n}", n))
-        side.remove(f"start-{n}")
+def steps(args) -> list[Step]:
+    """Every figure asked for, in order; each starts once the machine is idle."""
+
+    def start(n: int) -> Callable[[object], float]:
+        def run(side) -> float:
+            settle()
+            seconds = side.start(f"start-{n}", n)
+            side.remove(f"start-{n}")
+            return seconds
+        return run
+
+    def after_start(name: str, count: int, action: Callable[[object], float]):
+        def run(side) -> float:
+            side.start(name, count)
+            settle()
+            seconds = action(side)
+            side.remove(name)
+            return seconds
+        return run
+
+    result = [Step(f"start-{n}", f"{n} replicas running", n, start(n)) for n in args.sizes]
     if args.scale_to > args.scale_from:
-        side.start("scale", args.scale_from)
-        settle()
-        record("scale", f"scale {args.scale_from} -> {args.scale_to}",
-               args.scale_to - args.scale_from, side.scale("scale", args.scale_to))
-        side.remove("scale")
+        result.append(Step("scale", f"scale {args.scale_from} -> {args.scale_to}",
+                           args.scale_to - args.scale_from,
+                           after_start("scale", args.scale_from,
+                                       lambda side: side.scale("scale", args.scale_to))))
     if args.rolling:
-        side.start("roll", args.rolling)
-        settle()
-        record("roll", f"rolling update of {args.rolling}", args.rolling,
-               side.roll("roll", args.rolling))
-        side.remove("roll")
+        result.append(Step("roll", f"rolling update of {args.rolling}", args.rolling,
+                           after_start("roll", args.rolling,
+                                       lambda side: side.roll("roll", args.rolling))))
     if args.kill:
-        side.start("kill", args.kill_from)
-        settle()
-        record("kill", f"replace {args.kill} killed of {args.kill_from}", args.kill,
-               side.kill("kill", args.kill, args.kill_from))
-        side.remove("kill")
+        result.append(Step("kill", f"replace {args.kill} killed of {args.kill_from}", args.kill,
+                           after_start("kill", args.kill_from,
+                                       lambda side: side.kill("kill", args.kill, args.kill_from))))
+    return result
+
+
+def measure(step: Step, side, figures: dict[str, Figure]) -> None:
+    """One figure for one orchestrator; printed as it comes, so a failure keeps the rest."""
+    seconds = step.run(side)
+    figures.setdefault(step.key, Figure(step.label, step.containers)).seconds.setdefault(
+        side.name, []).append(seconds)
+    print(f"  {side.name:5}  {step.label:28} {seconds:7.2f} s  "
+          f"{step.containers / seconds:7.1f} containers/s", flush=True)
 
 
 def docker_runs(image: str, count: int, parallel: int) -> float:
@@ -533,10 +556,13 @@ def main() -> None:
             for round_ in range(args.repeat):
                 if args.repeat > 1:
                     print(f"round {round_ + 1} of {args.repeat}", flush=True)
-                # Who goes first alternates, so neither always meets the engine just after
+                # Both sides take each figure in turn, so a slow spell of the machine (they
+                # last minutes here) hits both; who goes first alternates from figure to
+                # figure and round to round, so neither always meets the engine just after
                 # the other's cleanup.
-                for side in sides if round_ % 2 == 0 else reversed(sides):
-                    measure(side, args, figures)
+                for number, step in enumerate(steps(args)):
+                    for side in sides if (round_ + number) % 2 == 0 else reversed(sides):
+                        measure(step, side, figures)
             if args.docker_runs:
                 for label, parallel in (("8 in parallel", 8), ("one at a time", 1)):
                     seconds = docker_runs(v1, args.docker_runs, parallel)
