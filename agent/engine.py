@@ -35,7 +35,7 @@ from typing import Callable, Iterable
 from agent.credentials import RegistryCredentials
 from agent.runtime import (LABEL_TASK_ID, ContainerNotFound, ContainerRuntimeError,
                            ContainerSpec, ContainerState, DockerRuntime, HealthCheck,
-                           ImageNotFound, PortSpec, docker_container_name)
+                           ImageNotFound, PortSpec, docker_container_name, just_started)
 from skiffcore.status import StopCode, TaskStatus
 
 log = logging.getLogger("skiff.agent.engine")
@@ -400,8 +400,8 @@ class TaskWorker(threading.Thread):
                 if action == Action.DONE:
                     break
                 try:
-                    # A report changes nothing in Docker, and a create says what it made: no
-                    # need to look again before the next decision.
+                    # A report changes nothing in Docker, and a create or a start says what
+                    # it made: no need to look again before the next decision.
                     fresh = self._apply(action, states, observed)
                     self._retrying_since = None
                 except ContainerRuntimeError as exc:
@@ -515,10 +515,18 @@ class TaskWorker(threading.Thread):
         elif action == Action.START:
             self._step = "CannotStartContainerError"
             by_name = {c.name: c for c in observed}
+            specs = {c.name: c.spec for c in self.plan.containers}
+            after: dict[str, ContainerState | None] | None = dict(states)
             for container in observed:
                 if startable(container, by_name):
                     with self.traffic.starting():
                         self.runtime.start(states[container.name].container_id)
+                    state = just_started(states[container.name], specs[container.name])
+                    if state is None or after is None:
+                        after = None  # Docker chose something (host ports): look
+                    else:
+                        after[container.name] = state
+            return after
         elif action == Action.RESTART:
             for container in observed:
                 if container.phase == ContainerPhase.EXITED and container.restart:

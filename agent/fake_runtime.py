@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from agent.runtime import (ContainerNotFound, ContainerRuntimeError, ContainerSpec, ContainerState,
-                           NetworkBinding, docker_container_name)
+                           NetworkBinding, docker_container_name, docker_timestamp)
 
 __all__ = ["FakeRuntime"]
 
@@ -49,11 +49,11 @@ class FakeRuntime:
         with self._lock:
             state = self._by_name(docker_container_name(task_id, container_name))
             now = datetime.now(timezone.utc)
-            started = _stamp(now - timedelta(seconds=ran_for)) if ran_for is not None else (
-                state.started_at or _stamp(now))
+            started = docker_timestamp(now - timedelta(seconds=ran_for)) if ran_for is not None else (
+                state.started_at or docker_timestamp(now))
             self.containers[state.container_id] = replace(
                 state, status="exited", exit_code=exit_code, started_at=started,
-                finished_at=_stamp(now))
+                finished_at=docker_timestamp(now))
 
     def set_health(self, task_id: str, container_name: str, health: str | None) -> None:
         """Docker's health status of the container: starting, healthy, unhealthy (or None)."""
@@ -138,7 +138,7 @@ class FakeRuntime:
                                  for p in spec.port_mappings)
                 self.containers[state.container_id] = replace(
                     state, status="running", exit_code=None, network_bindings=bindings,
-                    started_at=_stamp(datetime.now(timezone.utc)),
+                    started_at=docker_timestamp(datetime.now(timezone.utc)),
                     health="starting" if spec.healthcheck is not None else None)
 
     def stop(self, container_id: str, timeout: float) -> None:
@@ -149,7 +149,7 @@ class FakeRuntime:
                 self.stops.append((state.container_name, timeout))
                 self.containers[container_id] = replace(
                     state, status="exited", exit_code=143,
-                    finished_at=_stamp(datetime.now(timezone.utc)),
+                    finished_at=docker_timestamp(datetime.now(timezone.utc)),
                     # as Docker: a stopped container with a health check is "unhealthy"
                     health="unhealthy" if state.health is not None else None)
 
@@ -177,8 +177,3 @@ class FakeRuntime:
 
     def close(self) -> None:
         pass
-
-
-def _stamp(moment: datetime) -> str:
-    """RFC 3339 in UTC, as Docker writes StartedAt / FinishedAt."""
-    return moment.isoformat().replace("+00:00", "Z")

@@ -37,10 +37,10 @@ class Reports:
 
 
 def plan(task_id: str, desired=TaskStatus.RUNNING, last=TaskStatus.PENDING,
-         containers=(("app", True),)) -> TaskPlan:
+         containers=(("app", True),), ports=((80, 0, "tcp"),)) -> TaskPlan:
     return TaskPlan(task_id, desired, tuple(
         ContainerPlan(name, essential, container_spec(
-            task_id, "default", "i-1", "bridge", name, IMAGE, 0, 64, 0, [], [], [], [(80, 0, "tcp")],
+            task_id, "default", "i-1", "bridge", name, IMAGE, 0, 64, 0, [], [], [], list(ports),
             "", [], False))
         for name, essential in containers), last)
 
@@ -170,20 +170,39 @@ def test_tasks_not_in_the_set_are_stopped(setup):
     fresh.shutdown()
 
 
-def test_a_fresh_task_is_created_started_and_looked_at_once():
-    """Create says what it made: the only look at Docker before RUNNING is after the start."""
+@pytest.mark.parametrize("ports, looks", [((), 0), (((80, 0, "tcp"),), 1)])
+def test_a_fresh_task_is_looked_at_before_running_only_for_the_host_ports_docker_picked(
+        ports, looks):
+    """Create and start say what they made: the only look at Docker before RUNNING is for
+    the host ports Docker chose for published bridge ports."""
     runtime = FakeRuntime()
+    running: list[TaskReport] = []
     inspects_at_running: list[int] = []
 
     def report(r: TaskReport) -> None:
         if r.status == TaskStatus.RUNNING and not inspects_at_running:
             inspects_at_running.append(runtime.calls["inspect"])
+            running.append(r)
 
     engine = TaskEngine(runtime, "i-1", report, EngineConfig(poll_interval=0.01))
-    engine.apply([plan("3" * 32)])
+    engine.apply([plan("3" * 32, ports=ports)])
     wait_until(lambda: inspects_at_running, 5, interval=0.01, message="RUNNING")
     engine.shutdown()
-    assert (runtime.calls["create"], runtime.calls["start"], inspects_at_running[0]) == (1, 1, 1)
+    assert (runtime.calls["create"], runtime.calls["start"], inspects_at_running[0]) == (
+        1, 1, looks)
+    container = running[0].containers[0]
+    assert container.runtime_id and container.status == TaskStatus.RUNNING
+    assert len(container.network_bindings) == len(ports)
+
+
+def test_a_container_that_exits_right_after_its_start_stops_the_task(setup):
+    runtime, reports, engine = setup
+    task_id = "e" * 32
+    engine.apply([plan(task_id, ports=())])
+    wait_status(reports, task_id, TaskStatus.RUNNING)
+    runtime.exit(task_id, "app", 3)
+    stopped = wait_status(reports, task_id, TaskStatus.STOPPED)
+    assert stopped.containers[0].exit_code == 3
 
 
 def test_a_plan_that_only_records_the_reported_status_wakes_no_worker():
