@@ -11,6 +11,7 @@ import hashlib
 import http.server
 import json
 import re
+import socket
 import socketserver
 import threading
 import time
@@ -36,6 +37,7 @@ from agent.runtime import (
     NetworkBinding,
     PortSpec,
     RuntimeUnavailable,
+    _unix_socket_path,
     docker_container_name,
 )
 from skiff.images import build_busybox_image, docker_cli
@@ -433,3 +435,25 @@ def test_docker_container_name_is_deterministic_and_valid(task_id: str, containe
 def test_docker_container_name_rejects_unusable_input(task_id: str, container_name: str):
     with pytest.raises(ValueError):
         docker_container_name(task_id, container_name)
+
+
+def test_a_kept_alive_connection_the_daemon_closed_is_opened_again(runtime: DockerRuntime,
+                                                                    make_spec: SpecFactory):
+    state = runtime.create(make_spec(command=("sleep", "30")))
+    runtime.inspect(state.container_id)  # this thread's connection is open now
+    keepalive = runtime._keepalive
+    assert keepalive is not None, "dockerd is on the local socket here"
+    keepalive._local.connection.sock.shutdown(socket.SHUT_RDWR)  # as a restarted dockerd would
+    assert runtime.inspect(state.container_id).status == "created"
+    runtime.start(state.container_id)
+    assert runtime.inspect(state.container_id).running
+
+
+@pytest.mark.parametrize("base_url, path", [
+    (None, "/var/run/docker.sock"),
+    ("unix:///run/user/1000/docker.sock", "/run/user/1000/docker.sock"),
+    ("http+unix:///var/run/docker.sock", "/var/run/docker.sock"),
+    ("tcp://127.0.0.1:2376", None),  # TCP (and TLS) go through the SDK
+])
+def test_which_engines_get_the_kept_alive_socket(base_url, path):
+    assert _unix_socket_path(base_url) == path
