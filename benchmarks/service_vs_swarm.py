@@ -356,19 +356,34 @@ def cpu_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def network_namespaces() -> int | None:
+    """Network namespaces the kernel holds, the dying ones included (from the slab cache;
+    None where it is not readable)."""
+    try:
+        with open("/proc/slabinfo") as slabs:
+            for line in slabs:
+                if line.startswith("net_namespace "):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def settle(below: float = 0.15, window: float = 0.3, timeout: float = 30.0) -> None:
-    """Wait until the machine is idle (CPU busy under `below` over `window` seconds): what
-    the last figure left behind (the kernel tears network namespaces down in the background
-    after containers are removed) would otherwise slow down whoever goes next."""
+    """Wait until the machine is idle (CPU busy under `below` over `window` seconds) and the
+    kernel has no network namespaces left to tear down (their number steady over the window):
+    what the last figure left behind (the kernel tears the namespaces of removed containers
+    down in the background, in batches, and not all of that shows as busy CPU) would
+    otherwise slow down whoever goes next."""
     deadline = time.monotonic() + timeout
-    before = cpu_busy()
+    before, namespaces = cpu_busy(), network_namespaces()
     while time.monotonic() < deadline:
         time.sleep(window)
-        after = cpu_busy()
+        after, now = cpu_busy(), network_namespaces()
         busy, total = after[0] - before[0], after[1] - before[1]
-        if total and busy / total < below:
+        if total and busy / total < below and now == namespaces:
             return
-        before = after
+        before, namespaces = after, now
 
 
 @dataclass
