@@ -102,7 +102,7 @@ class ServiceController:
                     continue
                 self._reconcile_service(cluster, service, lost, tasks, inputs)
             # Once a tick, not on every pass a report wakes: a look at every stopped task.
-            if self.clock() - self._forgotten_at.get(cluster, -self.tick) >= self.tick:
+            if self.clock() - self._forgotten_at.get(cluster, -math.inf) >= self.tick:
                 self._forgotten_at[cluster] = self.clock()
                 self._forget_old_stopped_tasks(cluster)
 
