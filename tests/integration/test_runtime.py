@@ -440,10 +440,12 @@ def test_docker_container_name_rejects_unusable_input(task_id: str, container_na
 def test_a_kept_alive_connection_the_daemon_closed_is_opened_again(runtime: DockerRuntime,
                                                                     make_spec: SpecFactory):
     state = runtime.create(make_spec(command=("sleep", "30")))
-    runtime.inspect(state.container_id)  # this thread's connection is open now
+    runtime.inspect(state.container_id)  # a connection is open and idle now
     keepalive = runtime._keepalive
     assert keepalive is not None, "dockerd is on the local socket here"
-    keepalive._local.connection.sock.shutdown(socket.SHUT_RDWR)  # as a restarted dockerd would
+    assert keepalive._idle
+    for connection in keepalive._idle:
+        connection.sock.shutdown(socket.SHUT_RDWR)  # as a restarted dockerd would
     assert runtime.inspect(state.container_id).status == "created"
     runtime.start(state.container_id)
     assert runtime.inspect(state.container_id).running
@@ -457,3 +459,14 @@ def test_a_kept_alive_connection_the_daemon_closed_is_opened_again(runtime: Dock
 ])
 def test_which_engines_get_the_kept_alive_socket(base_url, path):
     assert _unix_socket_path(base_url) == path
+
+
+def test_threads_that_come_and_go_share_the_kept_alive_connections(runtime: DockerRuntime,
+                                                                    make_spec: SpecFactory):
+    """Task workers are threads of their own: their calls must not leave a connection each."""
+    state = runtime.create(make_spec(command=("sleep", "30")))
+    for _ in range(20):
+        thread = threading.Thread(target=runtime.inspect, args=(state.container_id,))
+        thread.start()
+        thread.join()
+    assert len(runtime._keepalive._idle) == 1
