@@ -49,8 +49,8 @@ class FakeRuntime:
         with self._lock:
             state = self._by_name(docker_container_name(task_id, container_name))
             now = datetime.now(timezone.utc)
-            started = docker_timestamp(now - timedelta(seconds=ran_for)) if ran_for is not None else (
-                state.started_at or docker_timestamp(now))
+            started = (docker_timestamp(now - timedelta(seconds=ran_for)) if ran_for is not None
+                       else state.started_at or docker_timestamp(now))
             self.containers[state.container_id] = replace(
                 state, status="exited", exit_code=exit_code, started_at=started,
                 finished_at=docker_timestamp(now))
