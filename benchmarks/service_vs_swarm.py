@@ -38,7 +38,9 @@ engine was already part of is kept (only this run's services are removed).
 
 Each figure is measured for both sides back to back, who goes first taking turns, so that a
 slow spell of the machine hits both alike. With `--repeat R` every figure is measured R times
-and the table gives the medians.
+and the table gives the medians. A second table gives the CPU each process took per container
+started, over the measured parts of all figures (from /proc: what the engine, Skiff's
+processes and the whole machine spent).
 
 The ratio is skiff/swarm seconds: 1.0 or below means Skiff is at least as fast.
 """
@@ -386,55 +388,124 @@ def settle(below: float = 0.15, window: float = 0.3, timeout: float = 30.0) -> N
         before, namespaces = after, now
 
 
+ENGINE_PROCESSES = (("dockerd", "dockerd"), ("containerd", "containerd"),
+                    ("containerd shims (runc, hooks)", "containerd-shim"))
+SKIFF_PROCESSES = (("skiff agent", "agent"), ("skiff control plane", "controlplane"),
+                   ("etcd", "etcd"))
+
+
+def process_seconds(pid: int) -> float:
+    """CPU seconds of a process and of the children it waited for (a shim's runc and hooks)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(n) for n in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(skiff_pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of the engine's processes, the Skiff stack's and the whole machine."""
+    seconds: dict[str, float] = {}
+    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                name = comm.read().strip()
+        except OSError:
+            continue
+        for label, prefix in ENGINE_PROCESSES:
+            if name == prefix or (prefix.endswith("shim") and name.startswith(prefix)):
+                seconds[label] = seconds.get(label, 0.0) + process_seconds(pid)
+    for label, key in SKIFF_PROCESSES:
+        if key in skiff_pids:
+            seconds[label] = process_seconds(skiff_pids[key])
+    busy, _ = cpu_busy()
+    seconds["whole machine"] = busy / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+class CpuMeter:
+    """CPU seconds by process over the measured part of each figure (not its set-up or
+    clean-up), by side, and the containers those parts started."""
+
+    def __init__(self, skiff_pids: dict[str, int]):
+        self.skiff_pids = skiff_pids
+        self.seconds: dict[str, dict[str, float]] = {}
+        self.containers: dict[str, int] = {}
+
+    def measure(self, side: str, containers: int, operation: Callable[[], float]) -> float:
+        before = cpu_by_process(self.skiff_pids)
+        seconds = operation()
+        after = cpu_by_process(self.skiff_pids)
+        totals = self.seconds.setdefault(side, {})
+        for label, value in after.items():
+            totals[label] = totals.get(label, 0.0) + value - before.get(label, 0.0)
+        self.containers[side] = self.containers.get(side, 0) + containers
+        return seconds
+
+    def print(self) -> None:
+        sides = list(self.seconds)
+        labels = [label for label, _ in ENGINE_PROCESSES + SKIFF_PROCESSES] + ["whole machine"]
+        print("\nCPU per container started, ms (the measured parts of all figures):")
+        print(f"  {'':32}" + "".join(f"{side:>9}" for side in sides))
+        for label in labels:
+            cells = [self.seconds[side].get(label) for side in sides]
+            if any(cells):
+                print(f"  {label:32}" + "".join(
+                    f"{1000 * (c or 0) / self.containers[side]:9.1f}"
+                    for c, side in zip(cells, sides)))
+
+
 @dataclass
 class Step:
-    """One figure: `run(side)` sets it up, measures it (seconds) and cleans up after."""
+    """One figure: `run(side, meter)` sets it up, measures it (seconds, through the meter)
+    and cleans up after."""
     key: str
     label: str
     containers: int
-    run: Callable[[object], float]
+    run: Callable[[object, CpuMeter], float]
 
 
 def steps(args) -> list[Step]:
     """Every figure asked for, in order; each starts once the machine is idle."""
 
-    def start(n: int) -> Callable[[object], float]:
-        def run(side) -> float:
+    def start(n: int) -> Callable[[object, CpuMeter], float]:
+        def run(side, meter: CpuMeter) -> float:
             settle()
-            seconds = side.start(f"start-{n}", n)
+            seconds = meter.measure(side.name, n, lambda: side.start(f"start-{n}", n))
             side.remove(f"start-{n}")
             return seconds
         return run
 
-    def after_start(name: str, count: int, action: Callable[[object], float]):
-        def run(side) -> float:
+    def after_start(name: str, count: int, containers: int, action: Callable[[object], float]):
+        def run(side, meter: CpuMeter) -> float:
             side.start(name, count)
             settle()
-            seconds = action(side)
+            seconds = meter.measure(side.name, containers, lambda: action(side))
             side.remove(name)
             return seconds
         return run
 
     result = [Step(f"start-{n}", f"{n} replicas running", n, start(n)) for n in args.sizes]
     if args.scale_to > args.scale_from:
-        result.append(Step("scale", f"scale {args.scale_from} -> {args.scale_to}",
-                           args.scale_to - args.scale_from,
-                           after_start("scale", args.scale_from,
+        added = args.scale_to - args.scale_from
+        result.append(Step("scale", f"scale {args.scale_from} -> {args.scale_to}", added,
+                           after_start("scale", args.scale_from, added,
                                        lambda side: side.scale("scale", args.scale_to))))
     if args.rolling:
         result.append(Step("roll", f"rolling update of {args.rolling}", args.rolling,
-                           after_start("roll", args.rolling,
+                           after_start("roll", args.rolling, args.rolling,
                                        lambda side: side.roll("roll", args.rolling))))
     if args.kill:
         result.append(Step("kill", f"replace {args.kill} killed of {args.kill_from}", args.kill,
-                           after_start("kill", args.kill_from,
+                           after_start("kill", args.kill_from, args.kill,
                                        lambda side: side.kill("kill", args.kill, args.kill_from))))
     return result
 
 
-def measure(step: Step, side, figures: dict[str, Figure]) -> None:
+def measure(step: Step, side, figures: dict[str, Figure], meter: CpuMeter) -> None:
     """One figure for one orchestrator; printed as it comes, so a failure keeps the rest."""
-    seconds = step.run(side)
+    seconds = step.run(side, meter)
     figures.setdefault(step.key, Figure(step.label, step.containers)).seconds.setdefault(
         side.name, []).append(seconds)
     print(f"  {side.name:5}  {step.label:28} {seconds:7.2f} s  "
@@ -528,11 +599,13 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     figures: dict[str, Figure] = {}
     reference: list[tuple[str, int, float]] = []
+    meter = CpuMeter({})
     swarm_used = swarm_joined = False
     with tempfile.TemporaryDirectory(prefix="skiff-bench-") as state:
         endpoint = f"127.0.0.1:{free_port()}"
         stack = Stack(Path(state), endpoint, registry_port=free_port())
         stack.up(stop_timeout=2, agent_args=("--pull", "prefer-cached"))
+        meter.skiff_pids = json.loads((Path(state) / "stack.json").read_text())["pids"]
         channel = grpc.insecure_channel(endpoint)
         try:
             v1 = f"{stack.registry_address}/bench/busybox:1"
@@ -577,7 +650,7 @@ def main() -> None:
                 # the other's cleanup.
                 for number, step in enumerate(steps(args)):
                     for side in sides if (round_ + number) % 2 == 0 else reversed(sides):
-                        measure(step, side, figures)
+                        measure(step, side, figures, meter)
             if args.docker_runs:
                 for label, parallel in (("8 in parallel", 8), ("one at a time", 1)):
                     seconds = docker_runs(v1, args.docker_runs, parallel)
@@ -601,6 +674,7 @@ def main() -> None:
                 docker_cli("rmi", image, check=False)
 
     print_table(figures, reference)
+    meter.print()
 
 
 if __name__ == "__main__":
