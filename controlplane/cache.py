@@ -116,20 +116,22 @@ class StateView:
             listener()
 
     def _apply(self, event: Event) -> set[tuple[str, str]]:
-        """Apply one change; returns the (cluster, instance) pairs whose tasks changed."""
+        """Apply one change; returns the (cluster, instance) pairs whose agents are told
+        something new (see `subscribe`)."""
         key = event.key
         if key.startswith(_TASKS):
             cluster, task_id = key[len(_TASKS):].split("/", 1)
             old = self._tasks[cluster].pop(task_id, None)
             if old is not None:
                 self._unindex(cluster, old)
-            touched = {(cluster, old.instance_id)} if old else set()
+            new = None
             if event.value is not None:
-                task = TaskRecord.decode(event.value, event.mod_revision)
-                self._tasks[cluster][task_id] = task
-                self._index(cluster, task)
-                touched.add((cluster, task.instance_id))
-            return touched
+                new = TaskRecord.decode(event.value, event.mod_revision)
+                self._tasks[cluster][task_id] = new
+                self._index(cluster, new)
+            if _assigned(old) == _assigned(new):
+                return set()  # e.g. a status its agent reported itself
+            return {(cluster, t.instance_id) for t in (old, new) if t is not None}
         if key.startswith(_INSTANCES):
             cluster, instance_id = key[len(_INSTANCES):].split("/", 1)
             if event.value is None:
@@ -247,8 +249,10 @@ class StateView:
 
     def subscribe(self, cluster: str, instance_id: str, callback: Callable[[], None]
                   ) -> Callable[[], None]:
-        """Call `callback` (no arguments) whenever the instance's tasks change, and after a
-        re-sync. Returns the unsubscribe function."""
+        """Call `callback` (no arguments) whenever what the instance's agent is told changes
+        (a task placed there or gone from its live set, a new desired status), and after a
+        re-sync. Not for a status the agent reported itself: with many tasks reporting, that
+        would rebuild the instance's set for nothing. Returns the unsubscribe function."""
         key = (cluster, instance_id)
         with self._lock:
             self._subscribers[key].add(callback)
@@ -260,3 +264,10 @@ class StateView:
                     del self._subscribers[key]
 
         return unsubscribe
+
+
+def _assigned(task: TaskRecord | None) -> tuple[str, str, str] | None:
+    """What an instance's agent is told of `task`; None when it is not in a live set."""
+    if task is None or task.last_status == TaskStatus.STOPPED.name:
+        return None
+    return task.instance_id, task.desired_status, task.task_definition_arn

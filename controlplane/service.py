@@ -747,7 +747,8 @@ class ControlPlaneService:
 
     def watch_assignments(self, cluster: str, instance_id: str, callback: Callable[[], None]
                           ) -> Callable[[], None]:
-        """Call `callback` when the instance's tasks change; returns the unsubscribe function."""
+        """Call `callback` when what the instance's agent is told changes (`StateView.subscribe`);
+        returns the unsubscribe function."""
         return self.view.subscribe(_cluster_name(cluster), instance_id, callback)
 
 

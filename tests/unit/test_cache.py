@@ -66,3 +66,24 @@ def test_a_deleted_task_leaves_every_index(store_and_view):
     # Deployments come and go by the thousand: what they leave must not stay as empty entries.
     assert not (view._active_by_instance or view._active_by_group or view._stopped_by_starter
                 or view._stopped)
+
+
+def test_an_instance_hears_of_what_its_agent_acts_on_not_of_what_it_reported(store_and_view):
+    store, view = store_and_view
+    calls: list[str] = []
+    view.subscribe("default", "i-1", lambda: calls.append("i-1"))
+
+    def heard(**change) -> bool:
+        calls.clear()
+        put(store, view, "a", **change)
+        return bool(calls)
+
+    assert heard(status="PENDING")  # placed there
+    assert not heard(status="RUNNING")  # what its agent reported
+    task = view.task("default", "a").copy()
+    task.desired_status = "STOPPED"
+    calls.clear()
+    assert view.wait_for(store.commit(puts={Keys.task("default", "a"): task.encode()}))
+    assert calls  # to be stopped
+    assert heard(status="STOPPED")  # gone from its live set
+    assert not heard(status="STOPPED", instance="i-2")  # stopped elsewhere: nothing to it
