@@ -21,7 +21,7 @@ from controlplane.deployments import (DAEMON, SCHEDULER_STOP, Placement, TaskVie
                                       reconcile, add_event)
 from controlplane.ecs_services import new_deployment_id
 from controlplane.leader import Election, NotLeader
-from controlplane.model import Keys, ServiceRecord, TaskRecord
+from controlplane.model import ContainerInstanceRecord, Keys, ServiceRecord, TaskRecord
 from controlplane.service import MAX_BATCH_TASKS, ControlPlaneService, placement_rules
 from controlplane.store import Conflict, StoreError
 
@@ -100,7 +100,7 @@ class ServiceController:
                 # Half a tick: the pass the tick wakes (a tick after the one before) always runs.
                 if settled and settled[0] == inputs and self.clock() - settled[1] < self.tick / 2:
                     continue
-                self._reconcile_service(cluster, service, lost, tasks, inputs)
+                self._reconcile_service(cluster, service, lost, tasks, inputs, instances)
             # Once a tick, not on every pass a report wakes: a look at every stopped task.
             if self.clock() - self._forgotten_at.get(cluster, -math.inf) >= self.tick:
                 self._forgotten_at[cluster] = self.clock()
@@ -123,11 +123,11 @@ class ServiceController:
         return lost
 
     def _reconcile_service(self, cluster: str, service: ServiceRecord, lost: set[str],
-                           tasks: list[TaskRecord], inputs: tuple) -> None:
+                           tasks: list[TaskRecord], inputs: tuple,
+                           instances: dict[str, ContainerInstanceRecord]) -> None:
         self._settled.pop((cluster, service.name), None)
         fence = self.election.fence()
         now_ms = self.layer.now_ms()
-        instances = self.view.instances(cluster)
         spec = self.layer.spec(service.task_definition_arn)
         views = [_task_view(t, instances.get(t.instance_id), lost, spec) for t in tasks]
         eligible = self._eligible(cluster, service) if service.scheduling_strategy == DAEMON else ()

@@ -67,7 +67,8 @@ class Store(Protocol):
         """The entry at `key`, or None."""
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Entry | None]:
-        """The entry (or None) at each key, all read at one revision, in one round trip."""
+        """The entry (or None) at each key, in one round trip (one per 128 keys, etcd's limit
+        of operations in a transaction; each round trip reads at one revision)."""
 
     def list(self, prefix: str) -> list[Entry]:
         """Every entry whose key starts with `prefix`, sorted by key."""
