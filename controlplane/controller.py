@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Callable
 
-from controlplane.deployments import (DAEMON, SCHEDULER_STOP, Placement, TaskView, copy_service,
+from controlplane.deployments import (DAEMON, SCHEDULER_STOP, Placement, copy_service,
                                       reconcile, add_event)
 from controlplane.ecs_services import new_deployment_id
 from controlplane.leader import Election, NotLeader
@@ -129,7 +129,10 @@ class ServiceController:
         fence = self.election.fence()
         now_ms = self.layer.now_ms()
         spec = self.layer.spec(service.task_definition_arn)
-        views = [_task_view(t, instances.get(t.instance_id), lost, spec) for t in tasks]
+        has_check = any(c.health_check is not None and c.essential for c in spec.containers)
+        draining = {i for i, r in instances.items() if r.status == "DRAINING"}
+        views = [t.view(t.instance_id in draining, t.instance_id in lost, has_check)
+                 for t in tasks]
         eligible = self._eligible(cluster, service) if service.scheduling_strategy == DAEMON else ()
         after = copy_service(service)
         if service.status == "DRAINING":
@@ -160,7 +163,8 @@ class ServiceController:
             version = self.layer._commit(puts={key: after.encode()},
                                          expect={key: service.version, **fence})
         if not stopped and not decision.start:
-            # Settled: its own write aside (counts, events), nothing changed that it decides on.
+            # Settled: its own write aside (events, rollout states), nothing changed that it
+            # decides on.
             self._settled[(cluster, service.name)] = ((version, *inputs[1:]), self.clock())
 
     def _start(self, cluster: str, service: ServiceRecord, placement: Placement,
@@ -221,13 +225,3 @@ class ServiceController:
 
 # Services without a strategy spread their tasks over the instances.
 DEFAULT_SPREAD = [{"type": "spread", "field": "instanceId"}]
-
-
-def _task_view(task: TaskRecord, instance, lost: set[str], spec) -> TaskView:
-    has_check = any(c.health_check is not None and c.essential for c in spec.containers)
-    return TaskView(
-        task.task_id, task.started_by, task.instance_id, task.status, task.desired,
-        task.started_at_ms, task.stopped_at_ms, task.stop_code,
-        task.health_status or "UNKNOWN", has_check,
-        instance_draining=instance is not None and instance.status == "DRAINING",
-        instance_lost=task.instance_id in lost)

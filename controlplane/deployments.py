@@ -43,9 +43,14 @@ class Deployment:
     created_at_ms: int = 0
     updated_at_ms: int = 0
     desired_count: int = 0
-    running_count: int = 0
+    running_count: int = 0  # LIVE_COUNTS: counted from the tasks on every read, never stored
     pending_count: int = 0
     failed_tasks: int = 0
+
+
+# A service record is rewritten only when a decision changes it, not on every task report: the
+# counts that move with each report are counted from the tasks whenever a service is read.
+LIVE_COUNTS = ("running_count", "pending_count")
 
 
 @dataclass
@@ -192,19 +197,31 @@ def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
     return decision
 
 
+def count_live(service: ServiceSpec, tasks: Iterable[TaskView]) -> None:
+    """Set each deployment's LIVE_COUNTS from the service's tasks."""
+    by_deployment: dict[str, list[TaskView]] = {}
+    for task in tasks:
+        by_deployment.setdefault(task.deployment_id, []).append(task)
+    _count_live(service, by_deployment, set())
+
+
+def _count_live(service: ServiceSpec, by_deployment: dict[str, list[TaskView]],
+                stopping: set[str]) -> None:
+    for deployment in service.deployments:
+        alive = [t for t in by_deployment.get(deployment.id, [])
+                 if t.alive and t.task_id not in stopping]
+        deployment.running_count = sum(1 for t in alive if t.status == TaskStatus.RUNNING)
+        deployment.pending_count = sum(1 for t in alive if t.status < TaskStatus.RUNNING)
+
+
 def _count(service: ServiceSpec, by_deployment: dict[str, list[TaskView]], stopping: set[str],
            now_ms: int) -> None:
+    _count_live(service, by_deployment, stopping)
     for deployment in service.deployments:
-        mine = [t for t in by_deployment.get(deployment.id, []) if t.task_id not in stopping]
-        running = sum(1 for t in mine if t.alive and t.status == TaskStatus.RUNNING)
-        pending = sum(1 for t in mine if t.alive and t.status < TaskStatus.RUNNING)
         failed = sum(1 for t in by_deployment.get(deployment.id, []) if t.failed)
         desired = service.desired_count if deployment.status == PRIMARY else 0
-        counts = (running, pending, failed, desired)
-        if counts != (deployment.running_count, deployment.pending_count, deployment.failed_tasks,
-                      deployment.desired_count):
-            (deployment.running_count, deployment.pending_count, deployment.failed_tasks,
-             deployment.desired_count) = counts
+        if (failed, desired) != (deployment.failed_tasks, deployment.desired_count):
+            deployment.failed_tasks, deployment.desired_count = failed, desired
             deployment.updated_at_ms = now_ms
 
 

@@ -9,10 +9,11 @@ import random
 import re
 from typing import Iterable
 
-from controlplane.deployments import (ACTIVE, DAEMON, PRIMARY, REPLICA, Deployment, add_event)
+from controlplane.deployments import (ACTIVE, DAEMON, PRIMARY, REPLICA, Deployment, add_event,
+                                      copy_service, count_live)
 from controlplane.errors import InvalidParameter, NotFound
 from controlplane.model import Keys, ServiceRecord
-from controlplane.service import ControlPlaneService, Failure, placement_rules
+from controlplane.service import ControlPlaneService, Failure, cluster_name, placement_rules
 from controlplane.store import ABSENT
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -116,7 +117,7 @@ class ServiceOperations:
                                         f"{deployment.id} of {arn.rsplit('/', 1)[-1]}.")
             key = Keys.service(service.cluster, service.name)
             self.layer._commit(puts={key: service.encode()}, expect={key: service.version})
-            return service
+            return self.with_live_counts(service)
 
         return self.layer._retry(attempt)
 
@@ -132,19 +133,36 @@ class ServiceOperations:
             add_event(service, self.layer.now_ms(), f"(service {service.name}) is being deleted.")
             key = Keys.service(service.cluster, service.name)
             self.layer._commit(puts={key: service.encode()}, expect={key: service.version})
-            return service
+            return self.with_live_counts(service)
 
         return self.layer._retry(attempt)
 
     def describe_services(self, cluster: str, names: Iterable[str]
                           ) -> tuple[list[ServiceRecord], list[Failure]]:
+        """From the state view, as the tasks' reads are (this process's own writes are in it
+        before they return), with counts from the tasks it holds."""
+        cluster = cluster_name(cluster)
+        known = self.layer.view.services(cluster)
         services, failures = [], []
         for name in names:
-            try:
-                services.append(self.service(cluster, name))
-            except NotFound:
+            record = known.get(name.rsplit("/", 1)[-1])
+            if record is None:
                 failures.append(Failure(name, "MISSING"))
+            else:
+                services.append(self.with_live_counts(record))
+        if not services:
+            self.layer.cluster(cluster)  # ECS: a cluster that does not exist is an error
         return services, failures
+
+    def with_live_counts(self, service: ServiceRecord) -> ServiceRecord:
+        """A copy of `service` with its deployments' running and pending counts, from the
+        tasks the state view holds. (A task on an instance whose agent is lost still counts
+        until the controller stops it, which it does on its next pass.)"""
+        counted = copy_service(service)
+        tasks = self.layer.view.service_tasks(service.cluster, service.group,
+                                              [d.id for d in service.deployments])
+        count_live(counted, [t.view() for t in tasks])
+        return counted
 
     def list_services(self, cluster: str) -> list[ServiceRecord]:
         cluster = self.layer.cluster(cluster).name

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from controlplane.deployments import Deployment, ServiceEvent, ServiceSpec
+from controlplane.deployments import LIVE_COUNTS, Deployment, ServiceEvent, ServiceSpec, TaskView
 from skiffcore.status import TaskStatus
 
 ARN_PREFIX = "arn:skiff:ecs:local:000000000000"
@@ -40,9 +40,14 @@ class Record:
 
 
 def _plain(value: Any) -> dict[str, Any]:
-    """A record (or a dataclass inside one) as a dict, without the unstored `version`."""
+    """A record (or a dataclass inside one) as a dict, without what is never stored: its
+    `version`, and a deployment's LIVE_COUNTS."""
     fields = vars(value)
-    return {k: v for k, v in fields.items() if k != "version"} if "version" in fields else fields
+    if "version" in fields:
+        return {k: v for k, v in fields.items() if k != "version"}
+    if isinstance(value, Deployment):
+        return {k: v for k, v in fields.items() if k not in LIVE_COUNTS}
+    return fields
 
 
 def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -153,6 +158,14 @@ class TaskRecord(Record):
     @property
     def desired(self) -> TaskStatus:
         return TaskStatus[self.desired_status]
+
+    def view(self, instance_draining: bool = False, instance_lost: bool = False,
+             has_health_check: bool = False) -> TaskView:
+        """The task as the service decisions see it (deployments.TaskView)."""
+        return TaskView(self.task_id, self.started_by, self.instance_id, self.status, self.desired,
+                        self.started_at_ms, self.stopped_at_ms, self.stop_code,
+                        self.health_status or "UNKNOWN", has_health_check,
+                        instance_draining=instance_draining, instance_lost=instance_lost)
 
 
 @dataclass

@@ -181,7 +181,7 @@ class ControlPlaneService:
 
     def cluster(self, name: str) -> Cluster:
         """The named cluster; `default` exists without being created."""
-        name = _cluster_name(name)
+        name = cluster_name(name)
         record = self._cluster_record(name)
         if record:
             return record
@@ -434,7 +434,7 @@ class ControlPlaneService:
         return snapshot
 
     def task(self, cluster: str, reference: str) -> TaskRecord:
-        cluster = _cluster_name(cluster)
+        cluster = cluster_name(cluster)
         task_id = _task_id(reference)
         entry = self.store.get(Keys.task(cluster, task_id))
         if entry is None:
@@ -461,7 +461,7 @@ class ControlPlaneService:
                    fence: dict[str, int] | None = None) -> list[str]:
         """Set desiredStatus STOPPED on many tasks in one transaction (the controller's way:
         a rollout stops tens at once). `stops` are (task id, reason); returns the ids changed."""
-        cluster = _cluster_name(cluster)
+        cluster = cluster_name(cluster)
 
         def attempt(batch: list[tuple[str, str]]) -> list[str]:
             now = self.now_ms()
@@ -488,7 +488,7 @@ class ControlPlaneService:
     def describe_tasks(self, cluster: str, references: Iterable[str]
                        ) -> tuple[list[TaskRecord], list[Failure]]:
         """The tasks asked for, read together (one round trip, not one per task)."""
-        cluster = _cluster_name(cluster)
+        cluster = cluster_name(cluster)
         references = list(references)
         keys = [Keys.task(cluster, _task_id(reference)) for reference in references]
         entries = self.store.get_many(keys)
@@ -660,7 +660,7 @@ class ControlPlaneService:
 
     def cluster_snapshot(self, cluster: str) -> ClusterSnapshot:
         """The cluster as the scheduler sees it now."""
-        cluster = _cluster_name(cluster)
+        cluster = cluster_name(cluster)
         connected = self.view.connected(cluster)
         return ClusterSnapshot(tuple(self._instance_snapshot(i, i.instance_id in connected)
                                      for i in self.view.instances(cluster).values()))
@@ -668,7 +668,7 @@ class ControlPlaneService:
     def instance(self, cluster: str, instance_id: str) -> ContainerInstanceRecord:
         """The instance as this process last saw it (read-only; stale at worst by a watch
         delay, which a write's version check catches)."""
-        cluster = _cluster_name(cluster)
+        cluster = cluster_name(cluster)
         record = self.view.instance(cluster, instance_id)
         if record is None:
             entry = self.store.get(Keys.instance(cluster, instance_id))  # maybe just registered
@@ -685,7 +685,7 @@ class ControlPlaneService:
     def assignments(self, cluster: str, instance_id: str
                     ) -> list[tuple[TaskRecord, TaskDefinitionSpec]]:
         """Every task placed on the instance that is not STOPPED yet, with its definition."""
-        tasks = self.view.instance_tasks(_cluster_name(cluster), instance_id)
+        tasks = self.view.instance_tasks(cluster_name(cluster), instance_id)
         return [(t, self.spec(t.task_definition_arn)) for t in sorted(tasks, key=lambda t: t.task_id)]
 
     def report_task_state(self, cluster: str, instance_id: str, task_id: str, status: TaskStatus,
@@ -705,7 +705,7 @@ class ControlPlaneService:
         """Apply what an agent observed, for many tasks in one transaction. Statuses only move
         forward; a task reaching STOPPED frees its reservation on the instance. Reports for
         unknown tasks or tasks on another instance are returned as failures, changing nothing."""
-        cluster = _cluster_name(cluster)
+        cluster = cluster_name(cluster)
         latest = {r.task_id: r for r in reports}  # a later report of a task supersedes
 
         def attempt() -> list[Failure]:
@@ -749,7 +749,7 @@ class ControlPlaneService:
                           ) -> Callable[[], None]:
         """Call `callback` when what the instance's agent is told changes (`StateView.subscribe`);
         returns the unsubscribe function."""
-        return self.view.subscribe(_cluster_name(cluster), instance_id, callback)
+        return self.view.subscribe(cluster_name(cluster), instance_id, callback)
 
 
 def _task_id(reference: str) -> str:
@@ -834,7 +834,8 @@ def _writable(record: ContainerInstanceRecord) -> ContainerInstanceRecord:
                                attributes=dict(record.attributes))
 
 
-def _cluster_name(name: str) -> str:
+def cluster_name(name: str) -> str:
+    """A cluster's name from a name or ARN (empty: the default cluster), validated."""
     name = (name or DEFAULT_CLUSTER).rsplit("/", 1)[-1]
     if not CLUSTER_NAME.match(name):
         raise InvalidParameter("cluster", f"invalid cluster name {name!r}")

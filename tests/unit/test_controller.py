@@ -8,6 +8,7 @@ import pytest
 from controlplane.controller import ServiceController
 from controlplane.ecs_services import ServiceOperations
 from controlplane.leader import Election
+from controlplane.model import Keys
 from controlplane.service import ControlPlaneService, TaskStateReport
 from controlplane.store import MemoryStore
 from skiff.services import wait_until
@@ -56,8 +57,8 @@ def test_an_unchanged_service_is_passed_over_until_the_next_tick(setup):
     assert len(tasks) == 2
     controller.run_once()  # the tasks it placed are new inputs
     report(layer, instance, tasks, TaskStatus.RUNNING)
-    controller.run_once()  # counts them RUNNING and writes the service: its own write...
-    assert layer.view.services("default")["web"].deployments[0].running_count == 2
+    controller.run_once()  # the rollout completes, and it writes the service: its own write...
+    assert layer.view.services("default")["web"].deployments[0].rollout_state == "COMPLETED"
     count = len(passes)
     controller.run_once()  # ...is no reason for another pass
     assert len(passes) == count
@@ -67,6 +68,23 @@ def test_an_unchanged_service_is_passed_over_until_the_next_tick(setup):
     clock.now += 0.6
     controller.run_once()  # the clock moved a tick: time-based rules get their look
     assert len(passes) == count + 1
+
+
+def test_a_report_alone_leaves_the_service_record_as_it_is(setup):
+    """Counts are read from the tasks: a task that starts running rewrites no service."""
+    layer, instance, controller, clock, passes = setup
+    controller.run_once()
+    tasks = layer.view.tasks("default")
+    controller.run_once()
+    version = layer.view.services("default")["web"].version
+    report(layer, instance, tasks[:1], TaskStatus.RUNNING)
+    controller.run_once()
+    assert layer.view.services("default")["web"].version == version
+    [described], _ = ServiceOperations(layer).describe_services("default", ["web"])
+    counts = [(d.running_count, d.pending_count) for d in described.deployments]
+    assert counts == [(1, 1)]
+    stored = layer.store.get(Keys.service("default", "web")).value
+    assert b"running_count" not in stored and b"pending_count" not in stored
 
 
 def test_a_changed_task_brings_the_pass_back(setup):
