@@ -60,7 +60,9 @@ class ServiceEvent:
     message: str
 
 
-@dataclass(frozen=True)
+# Not frozen: built for every task on every pass and read, where a frozen dataclass costs
+# three times as much to build. Nothing changes one after it is built.
+@dataclass(slots=True)
 class TaskView:
     """One task of the service, as the controller sees it."""
 
@@ -259,7 +261,8 @@ def _replica(service: ServiceSpec, primary: Deployment, alive: list[TaskView], n
     min_healthy = math.ceil(desired * service.minimum_healthy_percent / 100)
     # Tasks that must go: older deployments, and tasks on draining instances.
     leaving = [t for t in alive if t.deployment_id != primary.id or t.instance_draining]
-    staying = [t for t in alive if t not in leaving]
+    leaving_ids = {t.task_id for t in leaving}
+    staying = [t for t in alive if t.task_id not in leaving_ids]
     is_healthy = {t.task_id: healthy(t, now_ms, service.healthy_after_ms) for t in alive}
 
     # Start replacements up to desired, never above the maximum.
