@@ -139,8 +139,8 @@ class ServiceOperations:
 
     def describe_services(self, cluster: str, names: Iterable[str]
                           ) -> tuple[list[ServiceRecord], list[Failure]]:
-        """From the state view, as the tasks' reads are (this process's own writes are in it
-        before they return), with counts from the tasks it holds."""
+        """Read from the state view, as tasks and instances are (this process's own writes
+        are in it before they return), with counts from the tasks it holds."""
         cluster = cluster_name(cluster)
         known = self.layer.view.services(cluster)
         services, failures = [], []
