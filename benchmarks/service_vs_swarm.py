@@ -404,9 +404,10 @@ def process_seconds(pid: int) -> float:
     return sum(int(n) for n in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_by_process(skiff_pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds so far of the engine's processes, the Skiff stack's and the whole machine."""
-    seconds: dict[str, float] = {}
+def cpu_by_process(skiff_pids: dict[str, int]) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the engine's processes and the Skiff stack's, by label and pid,
+    and of the whole machine (pid 0)."""
+    seconds: dict[str, dict[int, float]] = {}
     for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
         try:
             with open(f"/proc/{pid}/comm") as comm:
@@ -415,12 +416,12 @@ def cpu_by_process(skiff_pids: dict[str, int]) -> dict[str, float]:
             continue
         for label, prefix in ENGINE_PROCESSES:
             if name == prefix or (prefix.endswith("shim") and name.startswith(prefix)):
-                seconds[label] = seconds.get(label, 0.0) + process_seconds(pid)
+                seconds.setdefault(label, {})[pid] = process_seconds(pid)
     for label, key in SKIFF_PROCESSES:
         if key in skiff_pids:
-            seconds[label] = process_seconds(skiff_pids[key])
+            seconds[label] = {skiff_pids[key]: process_seconds(skiff_pids[key])}
     busy, _ = cpu_busy()
-    seconds["whole machine"] = busy / os.sysconf("SC_CLK_TCK")
+    seconds["whole machine"] = {0: busy / os.sysconf("SC_CLK_TCK")}
     return seconds
 
 
@@ -438,8 +439,12 @@ class CpuMeter:
         seconds = operation()
         after = cpu_by_process(self.skiff_pids)
         totals = self.seconds.setdefault(side, {})
-        for label, value in after.items():
-            totals[label] = totals.get(label, 0.0) + value - before.get(label, 0.0)
+        # By pid: a process that ended in between (the shim of a container removed before)
+        # takes nothing away, and one that started counts from zero.
+        for label, pids in after.items():
+            earlier = before.get(label, {})
+            totals[label] = totals.get(label, 0.0) + sum(
+                value - earlier.get(pid, 0.0) for pid, value in pids.items())
         self.containers[side] = self.containers.get(side, 0) + containers
         return seconds
 
