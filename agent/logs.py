@@ -19,7 +19,9 @@ class LogShipper:
     def __init__(self, runtime: DockerRuntime):
         self.runtime = runtime
         self._lock = threading.Lock()
-        self._open: dict[str, Stream] = {}
+        self._shipping: set[str] = set()  # requests being served
+        self._open: dict[str, Stream] = {}  # ...and their Docker streams, once open
+        self._cancelled: set[str] = set()  # ...cancelled before their stream was open
 
     def follow_commands(self, stub: agent_pb2_grpc.AgentServiceStub, cluster: str,
                         instance_id: str) -> None:
@@ -28,10 +30,12 @@ class LogShipper:
             for command in stub.StreamCommands(agent_pb2.StreamCommandsRequest(
                     cluster=cluster, instance_id=instance_id)):
                 if command.HasField("logs"):
+                    with self._lock:
+                        self._shipping.add(command.logs.request_id)
                     threading.Thread(target=self._ship, args=(stub, command.logs),
                                      name="logs", daemon=True).start()
                 elif command.HasField("cancel_logs"):
-                    self._close(command.cancel_logs.request_id)
+                    self.cancel(command.cancel_logs.request_id)
         except (grpc.RpcError, ValueError) as exc:  # disconnected or channel closed
             log.debug("command stream ended: %s", exc)
 
@@ -41,7 +45,12 @@ class LogShipper:
         except (grpc.RpcError, ValueError) as exc:
             log.debug("pushing logs for %s ended: %s", request.request_id, exc)
         finally:
-            self._close(request.request_id)
+            with self._lock:
+                self._shipping.discard(request.request_id)
+                self._cancelled.discard(request.request_id)
+                stream = self._open.pop(request.request_id, None)
+            if stream is not None:
+                stream.close()
 
     def _chunks(self, request: agent_pb2.LogRequest) -> Iterator[agent_pb2.LogChunk]:
         # First an empty chunk: it names the request, so the control plane can end it even
@@ -53,14 +62,22 @@ class LogShipper:
                                        since=request.since_ms / 1000 if request.since_ms else None,
                                        tail=request.tail or None)
             with self._lock:
-                self._open[request.request_id] = stream
+                cancelled = request.request_id in self._cancelled
+                if not cancelled:
+                    self._open[request.request_id] = stream
+            if cancelled:  # while Docker was opening the stream
+                stream.close()
+                return
             for data in stream:
                 yield agent_pb2.LogChunk(request_id=request.request_id, data=data)
         except ContainerRuntimeError as exc:
             yield agent_pb2.LogChunk(request_id=request.request_id, error=str(exc))
 
-    def _close(self, request_id: str) -> None:
+    def cancel(self, request_id: str) -> None:
+        """End a request: close its stream, or have it closed as soon as it opens."""
         with self._lock:
             stream = self._open.pop(request_id, None)
+            if stream is None and request_id in self._shipping:
+                self._cancelled.add(request_id)
         if stream is not None:
             stream.close()
