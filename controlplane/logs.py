@@ -43,8 +43,11 @@ class CancelLogs:
 
 
 class LogRelay:
-    def __init__(self, poll: float = 1.0):
+    def __init__(self, poll: float = 1.0, buffered_chunks: int = 256):
         self.poll = poll
+        # Per reader: an agent that pushes faster than the reader takes waits (and so does its
+        # Docker stream, through gRPC's flow control) instead of filling this process's memory.
+        self.buffered_chunks = buffered_chunks
         self._lock = threading.Lock()
         self._agents: dict[tuple[str, str], queue.Queue] = {}  # commands for connected agents
         self._waiting: dict[str, queue.Queue] = {}              # chunks for CLI streams
@@ -70,12 +73,20 @@ class LogRelay:
             waiting = self._waiting.get(request_id)
         if waiting is None:
             return
-        if data:
-            waiting.put(data)
+        items = [data] if data else []
         if error:
-            waiting.put(f"error reading logs: {error}\n".encode())
+            items.append(f"error reading logs: {error}\n".encode())
         if end or error:
-            waiting.put(_END)
+            items.append(_END)
+        for item in items:
+            while True:
+                try:
+                    waiting.put(item, timeout=self.poll)
+                    break
+                except queue.Full:  # the reader is behind; give up only once it is gone
+                    with self._lock:
+                        if self._waiting.get(request_id) is not waiting:
+                            return
 
     # -- the reader's side ------------------------------------------------------------------
 
@@ -90,7 +101,7 @@ class LogRelay:
             raise AgentNotHere(f"the agent of instance {instance_id} is not connected to this "
                                "control plane process")
         request_id = uuid.uuid4().hex
-        chunks: queue.Queue = queue.Queue()
+        chunks: queue.Queue = queue.Queue(maxsize=self.buffered_chunks)
         with self._lock:
             self._waiting[request_id] = chunks
         commands.put(LogRequest(request_id, task_id, container_name, follow, since_ms, tail))
