@@ -31,6 +31,7 @@ from skiffcore.status import TaskStatus
 log = logging.getLogger("skiff.agent")
 
 AGENT_VERSION = "0.1.0"
+COMMAND_STREAM_RETRY = 1.0  # seconds before a command stream that ended is opened again
 
 
 @dataclass
@@ -124,8 +125,8 @@ class Agent:
                 heartbeats = threading.Thread(target=self._heartbeat_loop, name="heartbeat",
                                               daemon=True)
                 heartbeats.start()
-                threading.Thread(target=self.logs.follow_commands, name="commands", daemon=True,
-                                 args=(self._stub, self.config.cluster, self.instance_id)).start()
+                threading.Thread(target=self._command_loop, name="commands",
+                                 daemon=True).start()
                 self._follow_assignments()
             except grpc.RpcError as exc:
                 if self._stop.is_set():
@@ -178,6 +179,14 @@ class Agent:
         log.info("registered as container instance %s in cluster %s (%d CPU units, %d MiB)",
                  self.instance_id, self.config.cluster, cpu, memory)
         self._pending_wake.set()
+
+    def _command_loop(self) -> None:
+        """The command stream (log requests) for as long as this connection lasts: one that
+        ends while the connection is up (the control plane ended it) is opened again."""
+        channel, stub = self._channel, self._stub
+        while not self._stop.is_set() and channel is self._channel:
+            self.logs.follow_commands(stub, self.config.cluster, self.instance_id)
+            self._stop.wait(COMMAND_STREAM_RETRY)
 
     def _heartbeat_loop(self) -> None:
         """Heartbeats, and a periodic re-apply of the last task set (level-triggered: a worker
