@@ -13,14 +13,7 @@ from controlplane.service import ControlPlaneService, TaskStateReport
 from controlplane.store import MemoryStore
 from skiff.services import wait_until
 from skiffcore.status import TaskStatus
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -35,7 +28,7 @@ def setup():
         {"name": "app", "image": "127.0.0.1:5000/web:1", "memory": 16}]})
     ServiceOperations(layer).create_service("default", "web", "web:1", 2,
                                             healthy_after_seconds=0)
-    clock = Clock()
+    clock = FakeClock(1000.0)
     controller = ServiceController(layer, election, tick=1.0, clock=clock)
     passes: list[str] = []
     reconcile = controller._reconcile_service

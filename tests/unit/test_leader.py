@@ -6,14 +6,7 @@ import pytest
 
 from controlplane.leader import LEADER_KEY, Election, NotLeader
 from controlplane.store import Conflict, MemoryStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 def elect(store, name):
@@ -36,7 +29,7 @@ def test_one_leader_at_a_time():
 
 
 def test_a_deposed_leaders_fenced_write_fails():
-    clock = Clock()
+    clock = FakeClock()
     store = MemoryStore(clock=clock)
     a, a_events = elect(store, "a")
     b, _ = elect(store, "b")

@@ -7,18 +7,11 @@ import json
 from controlplane.model import Keys
 from controlplane.sessions import Sessions
 from controlplane.store import MemoryStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 def make(timeout=15.0, ttl=10):
-    clock = Clock()
+    clock = FakeClock(100.0)
     store = MemoryStore(clock=clock)
     return clock, store, Sessions(store, timeout=timeout, lease_ttl=ttl, clock=clock)
 

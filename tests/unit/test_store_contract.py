@@ -8,14 +8,7 @@ import pytest
 
 from controlplane.store import ABSENT, Conflict, EtcdStore, MemoryStore
 from skiff.services import wait_until
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 @pytest.fixture(params=["memory", "etcd"])
@@ -166,7 +159,7 @@ def test_watch_from_a_past_revision_replays_history(store, prefix):
 
 
 def test_lease_keeps_key_until_expiry():
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     store = MemoryStore(clock=clock)
     lease = store.grant_lease(10)
     store.commit(puts={"/s": b"1"}, lease=lease)
