@@ -8,7 +8,6 @@ are applied every `lifecycle_interval` seconds (None: never automatically).
 from __future__ import annotations
 
 import logging
-import re
 import ssl
 import threading
 from pathlib import Path
@@ -20,26 +19,11 @@ from registry.lifecycle import apply_lifecycle
 from registry.storage import Storage
 from registry.wire import HTTPServer
 
-__all__ = ["RegistryServer", "parse_duration", "DEFAULT_PURGE_UPLOADS_AFTER"]
+__all__ = ["RegistryServer", "DEFAULT_PURGE_UPLOADS_AFTER"]
 
 log = logging.getLogger("skiff.registry")
 
 DEFAULT_PURGE_UPLOADS_AFTER = 24 * 3600.0
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: str | float | int, *, allow_zero: bool = False) -> float:
-    """Seconds from "90", "90s", "30m", "24h" or "7d"; ValueError otherwise."""
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
-        if match is None:
-            raise ValueError(f"invalid duration {value!r} (use e.g. 90s, 30m, 24h, 7d)")
-        seconds = float(match[1]) * _UNITS[match[2]]
-    if seconds < 0 or (seconds == 0 and not allow_zero):
-        raise ValueError(f"a duration must be positive, not {value!r}")
-    return seconds
 
 
 class RegistryServer:

@@ -238,7 +238,7 @@ def _since_ms(text: str) -> int:
     import time
     from datetime import datetime
 
-    from registry.server import parse_duration
+    from skiffcore.durations import parse_duration
 
     if not text:
         return 0

@@ -44,7 +44,7 @@ def _fail(message: str) -> None:
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    from registry.server import parse_duration
+    from skiffcore.durations import parse_duration
 
     if value is None:
         return None
