@@ -8,10 +8,12 @@ whole single-machine stack.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import click
 
@@ -221,16 +223,34 @@ def task_stop(api: Api, task_id: str, cluster: str, reason: str, as_json: bool) 
 @api_command
 def logs(api: Api, task_id: str, container: str, follow: bool, since: str, tail: int,
          cluster: str, as_json: bool) -> None:
-    """Print a task container's output, streamed from its agent through the control plane."""
+    """Print a task container's output, streamed from its agent through the control plane.
+    With --json, one JSON object per line of output: {"message": "..."} (as a CloudWatch
+    log event names it)."""
     stream = api.method("GetTaskLogs")(pb.GetTaskLogsRequest(
         cluster=cluster, task=task_id, container=container, follow=follow,
         since_ms=_since_ms(since), tail=tail))
     try:
-        for chunk in stream:
-            sys.stdout.buffer.write(chunk.data)
-            sys.stdout.buffer.flush()
+        if as_json:
+            for line in log_lines(chunk.data for chunk in stream):
+                click.echo(json.dumps({"message": line}))
+        else:
+            for chunk in stream:
+                sys.stdout.buffer.write(chunk.data)
+                sys.stdout.buffer.flush()
     except KeyboardInterrupt:
         stream.cancel()
+
+
+def log_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """The lines of a log that arrives in chunks cut anywhere, without their line ends; a
+    last line without one comes at the end."""
+    partial = b""
+    for chunk in chunks:
+        *lines, partial = (partial + chunk).split(b"\n")
+        for line in lines:
+            yield line.decode(errors="replace")
+    if partial:
+        yield partial.decode(errors="replace")
 
 
 def _since_ms(text: str) -> int:

@@ -230,6 +230,9 @@ def test_logs_stream_through_the_control_plane(stack):
     finally:
         follower.kill()
         follower.wait(10)
+    as_json = subprocess.run([*skiff, "--json", "--tail", "3"], capture_output=True, text=True)
+    events = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert len(events) == 3 and all(e["message"].startswith("line ") for e in events)
     missing = subprocess.run([*skiff, "--container", "nope"], capture_output=True, text=True)
     assert missing.returncode == 1 and "container" in missing.stderr
     client.stop(task_id)
