@@ -16,6 +16,15 @@ from skiff.services import free_port, port_open, wait_until
 from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc, types_pb2
 
 
+SKIFF = [sys.executable, "-m", "skiff.cli"]  # the CLI, as a user runs it
+
+
+def skiff(endpoint: str, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+    """`skiff --endpoint ENDPOINT ARGS...`, its output captured as text."""
+    return subprocess.run([*SKIFF, "--endpoint", endpoint, *args], capture_output=True,
+                          text=True, check=check)
+
+
 class Component:
     """`python -m skiff.cli <args>` in its own process group, logging to a file."""
 
@@ -26,7 +35,7 @@ class Component:
 
     def start(self) -> "Component":
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "skiff.cli", *self.args],
+            self.process = subprocess.Popen([*SKIFF, *self.args],
                                             stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         return self
@@ -71,7 +80,8 @@ def start_controlplane(etcd: str, log_dir: Path, port: int | None = None) -> tup
 
 
 def start_agent(endpoint: str, state_dir: Path, log_dir: Path, name: str = "agent-1",
-                cluster: str = "default", *extra: str) -> Component:
+                cluster: str = "default", extra: tuple[str, ...] = ()) -> Component:
+    """An agent process; `extra` are more `agent serve` options."""
     return Component(name, ["agent", "serve", "--endpoint", endpoint, "--state-dir", str(state_dir),
                             "--name", name, "--cluster", cluster, "--stop-timeout", "5",
                             "--heartbeat-interval", "1", *extra],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import urllib.request
 
@@ -13,6 +12,7 @@ import pytest
 
 from skiff.services import wait_until
 from skiffapi.v1 import controlplane_pb2 as pb, types_pb2
+from tests.integration.harness import SKIFF, skiff
 
 pytestmark = pytest.mark.integration
 
@@ -177,8 +177,7 @@ def test_cli_rejects_bad_task_definitions_and_stores_nothing(stack, tmp_path, mu
     mutate(document)
     path = tmp_path / "td.json"
     path.write_text(json.dumps(document))
-    result = subprocess.run([sys.executable, "-m", "skiff.cli", "--endpoint", stack.endpoint,
-                             "taskdef", "register", str(path)], capture_output=True, text=True)
+    result = skiff(stack.endpoint, "taskdef", "register", str(path))
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and field in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -192,9 +191,8 @@ def test_cli_json_is_the_ecs_shape(stack):
     td = client.register(httpd_taskdef(stack.image, "e2e-json"))
     task_id = client.run(f"{td.family}:{td.revision}").tasks[0].task_id
     client.wait_status(task_id, "RUNNING")
-    result = subprocess.run([sys.executable, "-m", "skiff.cli", "--endpoint", stack.endpoint,
-                             "task", "describe", task_id, "--cluster", client.cluster, "--json"],
-                            capture_output=True, text=True, check=True)
+    result = skiff(stack.endpoint, "task", "describe", task_id, "--cluster", client.cluster,
+                   "--json", check=True)
     (task,) = json.loads(result.stdout)["tasks"]
     assert task["lastStatus"] == "RUNNING" and task["desiredStatus"] == "RUNNING"
     assert task["taskArn"].endswith(task_id)
@@ -213,13 +211,12 @@ def test_logs_stream_through_the_control_plane(stack):
          "linuxParameters": {"initProcessEnabled": True}}]}))
     task_id = client.run(f"{td.family}:{td.revision}").tasks[0].task_id
     client.wait_status(task_id, "RUNNING")
-    skiff = [sys.executable, "-m", "skiff.cli", "--endpoint", stack.endpoint, "logs", task_id,
-             "--cluster", client.cluster]
-    wait_until(lambda: "line 2" in subprocess.run(skiff, capture_output=True, text=True).stdout,
+    logs = ["logs", task_id, "--cluster", client.cluster]
+    wait_until(lambda: "line 2" in skiff(stack.endpoint, *logs).stdout,
                20, interval=0.2, message="the first lines")
 
-    follower = subprocess.Popen([*skiff, "--follow", "--tail", "1"], stdout=subprocess.PIPE,
-                                text=True)
+    follower = subprocess.Popen([*SKIFF, "--endpoint", stack.endpoint, *logs, "--follow",
+                                 "--tail", "1"], stdout=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l) for l in follower.stdout], daemon=True).start()
     try:
@@ -230,10 +227,10 @@ def test_logs_stream_through_the_control_plane(stack):
     finally:
         follower.kill()
         follower.wait(10)
-    as_json = subprocess.run([*skiff, "--json", "--tail", "3"], capture_output=True, text=True)
+    as_json = skiff(stack.endpoint, *logs, "--json", "--tail", "3")
     events = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert len(events) == 3 and all(e["message"].startswith("line ") for e in events)
-    missing = subprocess.run([*skiff, "--container", "nope"], capture_output=True, text=True)
+    missing = skiff(stack.endpoint, *logs, "--container", "nope")
     assert missing.returncode == 1 and "container" in missing.stderr
     client.stop(task_id)
     client.wait_status(task_id, "STOPPED")

@@ -5,18 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 
 import pytest
 
 from skiff.images import build_busybox_image, docker_cli
 from skiffapi.v1 import controlplane_pb2 as pb
-from tests.integration.harness import Client, start_agent, start_controlplane, start_registry
+from tests.integration.harness import (SKIFF, Client, start_agent, start_controlplane,
+                                       start_registry)
 
 pytestmark = pytest.mark.integration
-
-
-SKIFF = [sys.executable, "-m", "skiff.cli"]
 
 
 def add_user(auth_file, name: str, password: str, rights: str) -> None:
@@ -51,7 +48,7 @@ def test_agent_pulls_a_private_image_with_its_credentials(etcd_endpoint, docker_
         client.api.CreateCluster(pb.CreateClusterRequest(cluster_name="private"), timeout=10)
         client.api.CreateCluster(pb.CreateClusterRequest(cluster_name="anonymous"), timeout=10)
         agents.append(start_agent(endpoint, tmp_path / "a1", tmp_path, "with-creds", "private",
-                                  "--registry-auth", str(creds)))
+                                  extra=("--registry-auth", str(creds))))
         agents.append(start_agent(endpoint, tmp_path / "a2", tmp_path, "without", "anonymous"))
         client.wait_connected()
         document = json.dumps({"family": "private-app", "containerDefinitions": [
