@@ -159,9 +159,7 @@ def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
     primary = next((d for d in service.deployments if d.status == PRIMARY), None)
     if primary is None:
         return decision
-    by_deployment: dict[str, list[TaskView]] = {}
-    for task in tasks:
-        by_deployment.setdefault(task.deployment_id, []).append(task)
+    by_deployment = _by_deployment(tasks)
 
     # Unhealthy or lost tasks are replaced: stop them (lost ones are already not alive).
     for task in tasks:
@@ -201,10 +199,14 @@ def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
 
 def count_live(service: ServiceSpec, tasks: Iterable[TaskView]) -> None:
     """Set each deployment's LIVE_COUNTS from the service's tasks."""
-    by_deployment: dict[str, list[TaskView]] = {}
+    _count_live(service, _by_deployment(tasks), set())
+
+
+def _by_deployment(tasks: Iterable[TaskView]) -> dict[str, list[TaskView]]:
+    grouped: dict[str, list[TaskView]] = {}
     for task in tasks:
-        by_deployment.setdefault(task.deployment_id, []).append(task)
-    _count_live(service, by_deployment, set())
+        grouped.setdefault(task.deployment_id, []).append(task)
+    return grouped
 
 
 def _count_live(service: ServiceSpec, by_deployment: dict[str, list[TaskView]],
