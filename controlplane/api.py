@@ -68,6 +68,38 @@ def _stream_edge(method):
     return wrapper
 
 
+FORWARDED = "skiff-forwarded"  # metadata of a request one control-plane process passed on
+
+
+def _forwarded(context) -> bool:
+    return any(key == FORWARDED for key, _ in context.invocation_metadata())
+
+
+def _time_left(context) -> float | None:
+    """Seconds to the caller's deadline; None if it set none (gRPC reports about 2**63)."""
+    left = context.time_remaining()
+    return left if left < 10**9 else None
+
+
+def _logs_from(address: str, request, context):
+    """GetTaskLogs answered by the process at `address`, which has the agent's command stream
+    (log data goes only through that process). Marked, so that it is not passed on again."""
+    with grpc.insecure_channel(address) as channel:
+        call = controlplane_pb2_grpc.ControlPlaneStub(channel).GetTaskLogs(
+            request, timeout=_time_left(context), metadata=((FORWARDED, "1"),))
+        context.add_callback(call.cancel)  # the reader went away: end the other stream too
+        try:
+            yield from call
+        except grpc.RpcError as exc:
+            if not context.is_active():
+                return
+            details = exc.details()
+            if exc.code() == grpc.StatusCode.UNAVAILABLE:
+                details = (f"the task's agent is connected to the control plane at {address}, "
+                           f"which did not answer: {details}")
+            context.abort(exc.code(), details)
+
+
 def _status(value: int, field: str) -> TaskStatus:
     try:
         return TaskStatus(value)
@@ -89,6 +121,11 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
         if container not in names:
             raise InvalidParameter("container", f"task {task.task_id} has no container "
                                                 f"{container!r} (it has {', '.join(names)})")
+        here = _forwarded(context) or self.relay.connected(task.cluster, task.instance_id)
+        elsewhere = None if here else self.service.agent_elsewhere(task.cluster, task.instance_id)
+        if elsewhere:
+            yield from _logs_from(elsewhere, request, context)
+            return
         for chunk in self.relay.request(task.cluster, task.instance_id, task.task_id, container,
                                         request.follow, request.since_ms, request.tail,
                                         context.is_active):

@@ -3,7 +3,8 @@
 The CLI asks the control plane (GetTaskLogs); the control plane sends a LogRequest down the
 agent's command stream; the agent reads Docker's log and pushes it back (PushLogs); the
 control plane passes each chunk on to the CLI. Only the process the agent's command stream
-is attached to can relay (log data never goes through etcd); the others say so.
+is attached to can relay (log data never goes through etcd); another process passes the
+request on to that one (api.py), which it finds in the agent's session key.
 
     relay = LogRelay()
     for chunk in relay.request(cluster, instance_id, task_id, container, follow, since, tail,
@@ -60,6 +61,11 @@ class LogRelay:
         with self._lock:
             self._agents[(cluster, instance_id)] = commands
         return commands
+
+    def connected(self, cluster: str, instance_id: str) -> bool:
+        """The instance's agent has its command stream on this process."""
+        with self._lock:
+            return (cluster, instance_id) in self._agents
 
     def detach(self, cluster: str, instance_id: str, commands: queue.Queue) -> None:
         with self._lock:

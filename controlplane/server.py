@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from concurrent import futures
 
 import grpc
@@ -26,38 +27,50 @@ KEEPALIVE_OPTIONS = [
 ]
 
 
+def advertised_address(listen: str, port: int) -> str:
+    """Where other control-plane processes reach this one: the listen address with the port
+    actually bound, or this host's name when listening on every interface."""
+    host = listen.rsplit(":", 1)[0] if ":" in listen else listen
+    if host in ("", "0.0.0.0", "[::]", "::"):
+        host = socket.gethostname()
+    return f"{host}:{port}"
+
+
 class ControlPlaneServer:
     """`ControlPlaneServer(store, "127.0.0.1:7070").start()`; `.port` is the bound port."""
 
     def __init__(self, store: Store, listen: str = "127.0.0.1:7070", max_workers: int = 1024,
                  session_timeout: float = 15.0, lost_after: float = 30.0,
-                 stopped_retention: float = 3600.0, max_backoff: float = 900.0):
+                 stopped_retention: float = 3600.0, max_backoff: float = 900.0,
+                 advertise: str | None = None):
         self.store = store
-        self.service = ControlPlaneService(store, session_timeout=session_timeout)
+        # Each agent's assignment stream holds a worker thread for its lifetime, so the pool
+        # is sized for many agents; keepalive pings find streams whose agent died.
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
+                                   options=KEEPALIVE_OPTIONS)
+        self.port = self._server.add_insecure_port(listen)
+        if self.port == 0:
+            raise RuntimeError(f"cannot listen on {listen}")
+        self.listen = listen
+        self.advertise = advertise or advertised_address(listen, self.port)
+        self.service = ControlPlaneService(store, session_timeout=session_timeout,
+                                           address=self.advertise)
         # Every replica serves the API; the elected one also runs the controllers.
         self.election = Election(store)
         self.controller = ServiceController(self.service, self.election, lost_after=lost_after,
                                             stopped_retention=stopped_retention,
                                             max_backoff=max_backoff)
-        # Each agent's assignment stream holds a worker thread for its lifetime, so the pool
-        # is sized for many agents; keepalive pings find streams whose agent died.
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
-                                   options=KEEPALIVE_OPTIONS)
         relay = LogRelay()
         controlplane_pb2_grpc.add_ControlPlaneServicer_to_server(
             ControlPlaneServicer(self.service, relay), self._server)
         agent_pb2_grpc.add_AgentServiceServicer_to_server(AgentServicer(self.service, relay),
                                                           self._server)
-        self.port = self._server.add_insecure_port(listen)
-        if self.port == 0:
-            raise RuntimeError(f"cannot listen on {listen}")
-        self.listen = listen
 
     def start(self) -> "ControlPlaneServer":
         self._server.start()
         self.election.start()
         self.controller.start()
-        log.info("control plane listening on %s", self.listen)
+        log.info("control plane listening on %s (advertised as %s)", self.listen, self.advertise)
         return self
 
     def wait(self) -> None:
@@ -70,11 +83,11 @@ class ControlPlaneServer:
         self.service.close()
 
 
-def serve(etcd: str, listen: str, **settings: float) -> None:
+def serve(etcd: str, listen: str, advertise: str | None = None, **settings: float) -> None:
     """Serve in the foreground until interrupted (`skiff controlplane serve`); `settings` are
     ControlPlaneServer's timing keywords."""
     store = EtcdStore.connect(etcd)
-    server = ControlPlaneServer(store, listen, **settings).start()
+    server = ControlPlaneServer(store, listen, advertise=advertise, **settings).start()
     try:
         server.wait()
     finally:

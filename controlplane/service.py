@@ -112,10 +112,10 @@ class InstanceView:
 class ControlPlaneService:
     def __init__(self, store: Store, now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
                  max_attempts: int = 50, view: StateView | None = None,
-                 session_timeout: float = 15.0):
+                 session_timeout: float = 15.0, address: str = ""):
         self.store = store
         self.view = view or StateView(store).start()
-        self.sessions = Sessions(store, timeout=session_timeout).start()
+        self.sessions = Sessions(store, timeout=session_timeout, address=address).start()
         self.now_ms = now_ms
         self.max_attempts = max_attempts
         # One placement at a time per process: concurrent RunTasks here would only conflict
@@ -681,6 +681,11 @@ class ControlPlaneService:
         """The instance's agent is alive: keep it connected (see sessions.py)."""
         record = self.instance(cluster, instance_id)  # NotFound tells the agent to register again
         self.sessions.touch(record.cluster, record.instance_id)
+
+    def agent_elsewhere(self, cluster: str, instance_id: str) -> str | None:
+        """The API address of the other control-plane process the instance's agent is
+        connected to, if it is connected to another one."""
+        return self.sessions.peer_address(cluster_name(cluster), instance_id)
 
     def assignments(self, cluster: str, instance_id: str
                     ) -> list[tuple[TaskRecord, TaskDefinitionSpec]]:

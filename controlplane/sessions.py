@@ -8,6 +8,9 @@ heartbeat costs no etcd write: it only refreshes a time in memory. The key goes 
 - the agent stops heartbeating for `timeout` seconds (this process deletes it), or
 - this process dies (its lease expires and etcd deletes all its keys at once).
 
+The key's value names the process and the address its API is reached at, so that another
+process can send it what only the agent's own process can do (container logs).
+
 Everything here can be lost: after a restart agents reconnect and register again.
 """
 
@@ -28,8 +31,9 @@ log = logging.getLogger("skiff.controlplane.sessions")
 
 class Sessions:
     def __init__(self, store: Store, timeout: float = 15.0, lease_ttl: int = 10,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, address: str = ""):
         self.store = store
+        self.address = address  # this process's API, as other processes reach it
         self.timeout = timeout
         self.lease_ttl = lease_ttl
         self.clock = clock
@@ -64,9 +68,20 @@ class Sessions:
             self._put(cluster, instance_id)
 
     def _put(self, cluster: str, instance_id: str) -> None:
-        value = json.dumps({"replica": self.replica}).encode()
+        value = json.dumps({"replica": self.replica, "address": self.address}).encode()
         self.store.commit(puts={Keys.session(cluster, instance_id): value},
                           lease=self._current_lease())
+
+    def peer_address(self, cluster: str, instance_id: str) -> str | None:
+        """The API address of the other process the instance's agent is connected to; None if
+        it is connected here, nowhere, or to a process that gave no address."""
+        entry = self.store.get(Keys.session(cluster, instance_id))
+        if entry is None:
+            return None
+        session = json.loads(entry.value)
+        if session.get("replica") == self.replica:
+            return None
+        return session.get("address") or None
 
     def _maintain(self) -> None:
         """Keep the lease alive; expire agents that went quiet."""

@@ -328,6 +328,10 @@ def controlplane() -> None:
 @click.option("--etcd", default="127.0.0.1:2379", show_default=True,
               help="etcd endpoints, comma-separated host:port.")
 @click.option("--listen", default=DEFAULT_ENDPOINT, show_default=True)
+@click.option("--advertise", default=None,
+              help="host:port other control-plane processes reach this one at (they forward "
+                   "log requests for agents connected here). Default: the listen address, or "
+                   "this host's name when listening on all interfaces.")
 @click.option("--session-timeout", type=float, default=15.0, show_default=True,
               help="Seconds without a heartbeat before an agent counts as disconnected.")
 @click.option("--lost-after", type=float, default=30.0, show_default=True,
@@ -337,12 +341,12 @@ def controlplane() -> None:
               help="Seconds a STOPPED task stays describable (ECS: 1 hour).")
 @click.option("--max-backoff", type=float, default=900.0, show_default=True,
               help="Longest wait between starts of a service whose tasks keep failing.")
-def controlplane_serve(etcd: str, listen: str, session_timeout: float, lost_after: float,
-                       stopped_retention: float, max_backoff: float) -> None:
+def controlplane_serve(etcd: str, listen: str, advertise: str | None, session_timeout: float,
+                       lost_after: float, stopped_retention: float, max_backoff: float) -> None:
     """Serve the control-plane and agent APIs (state in etcd)."""
     from controlplane.server import serve
 
-    serve(etcd, listen, session_timeout=session_timeout, lost_after=lost_after,
+    serve(etcd, listen, advertise, session_timeout=session_timeout, lost_after=lost_after,
           stopped_retention=stopped_retention, max_backoff=max_backoff)
 
 

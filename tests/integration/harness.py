@@ -68,11 +68,12 @@ def start_registry(data: Path, log_dir: Path, *extra: str) -> tuple[Component, s
     return registry, f"127.0.0.1:{port}"
 
 
-def start_controlplane(etcd: str, log_dir: Path, port: int | None = None) -> tuple[Component, str]:
+def start_controlplane(etcd: str, log_dir: Path, port: int | None = None,
+                       name: str = "controlplane") -> tuple[Component, str]:
     port = port or free_port()
     endpoint = f"127.0.0.1:{port}"
     # Short timeouts so that tests about lost agents finish quickly.
-    cp = Component("controlplane", ["controlplane", "serve", "--etcd", etcd, "--listen", endpoint,
+    cp = Component(name, ["controlplane", "serve", "--etcd", etcd, "--listen", endpoint,
                                     "--session-timeout", "3", "--lost-after", "3"],
                    log_dir).start()
     wait_until(lambda: port_open("127.0.0.1", port), 30, message="control plane")

@@ -4,6 +4,7 @@ with the image pulled from Skiff's own registry. Each component is its own proce
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import threading
 import urllib.request
@@ -12,7 +13,7 @@ import pytest
 
 from skiff.services import wait_until
 from skiffapi.v1 import controlplane_pb2 as pb, types_pb2
-from tests.integration.harness import SKIFF, skiff
+from tests.integration.harness import SKIFF, Client, skiff, start_controlplane
 
 pytestmark = pytest.mark.integration
 
@@ -135,8 +136,6 @@ def test_two_run_tasks_race_for_the_last_memory(stack):
 
 
 def test_controlplane_restart_loses_nothing(stack):
-    from tests.integration.harness import Client, start_controlplane
-
     client = stack.client
     td = client.register(httpd_taskdef(stack.image, "e2e-restart"))
     task_id = client.run(f"{td.family}:{td.revision}").tasks[0].task_id
@@ -201,9 +200,8 @@ def test_cli_json_is_the_ecs_shape(stack):
     client.wait_status(task_id, "STOPPED")
 
 
-def test_logs_stream_through_the_control_plane(stack):
-    import queue
-
+def run_talker(stack) -> str:
+    """A task that writes a numbered line every 0.2 s; its id, once it runs."""
     client = stack.client
     td = client.register(json.dumps({"family": "e2e-logs", "containerDefinitions": [
         {"name": "talker", "image": stack.image, "memory": 16,
@@ -211,11 +209,12 @@ def test_logs_stream_through_the_control_plane(stack):
          "linuxParameters": {"initProcessEnabled": True}}]}))
     task_id = client.run(f"{td.family}:{td.revision}").tasks[0].task_id
     client.wait_status(task_id, "RUNNING")
-    logs = ["logs", task_id, "--cluster", client.cluster]
-    wait_until(lambda: "line 2" in skiff(stack.endpoint, *logs).stdout,
-               20, interval=0.2, message="the first lines")
+    return task_id
 
-    follower = subprocess.Popen([*SKIFF, "--endpoint", stack.endpoint, *logs, "--follow",
+
+def follow_sees_new_lines(endpoint: str, logs: list[str]) -> None:
+    """`skiff logs --follow` shows lines written after it began."""
+    follower = subprocess.Popen([*SKIFF, "--endpoint", endpoint, *logs, "--follow",
                                  "--tail", "1"], stdout=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l) for l in follower.stdout], daemon=True).start()
@@ -227,6 +226,15 @@ def test_logs_stream_through_the_control_plane(stack):
     finally:
         follower.kill()
         follower.wait(10)
+
+
+def test_logs_stream_through_the_control_plane(stack):
+    client = stack.client
+    task_id = run_talker(stack)
+    logs = ["logs", task_id, "--cluster", client.cluster]
+    wait_until(lambda: "line 2" in skiff(stack.endpoint, *logs).stdout,
+               20, interval=0.2, message="the first lines")
+    follow_sees_new_lines(stack.endpoint, logs)
     as_json = skiff(stack.endpoint, *logs, "--json", "--tail", "3")
     events = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert len(events) == 3 and all(e["message"].startswith("line ") for e in events)
@@ -234,3 +242,19 @@ def test_logs_stream_through_the_control_plane(stack):
     assert missing.returncode == 1 and "container" in missing.stderr
     client.stop(task_id)
     client.wait_status(task_id, "STOPPED")
+
+
+def test_logs_through_a_control_plane_process_the_agent_is_not_connected_to(stack):
+    """Every process serves the API: one without the agent's stream passes the request on to
+    the one that has it."""
+    other, other_endpoint = start_controlplane(stack.etcd, stack.base, name="controlplane-2")
+    try:
+        task_id = run_talker(stack)
+        logs = ["logs", task_id, "--cluster", stack.client.cluster]
+        wait_until(lambda: "line 2" in skiff(other_endpoint, *logs).stdout,
+                   20, interval=0.2, message="the first lines, through the other process")
+        follow_sees_new_lines(other_endpoint, logs)
+        stack.client.stop(task_id)
+        stack.client.wait_status(task_id, "STOPPED")
+    finally:
+        other.stop()

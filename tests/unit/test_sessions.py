@@ -71,3 +71,14 @@ def test_does_not_delete_a_session_another_process_owns():
     clock.now += 16
     sessions._expire_quiet_agents()
     assert json.loads(store.get(Keys.session("default", "i-1")).value)["replica"] == other.replica
+
+
+def test_another_process_finds_where_the_agent_is_connected():
+    clock = FakeClock(100.0)
+    store = MemoryStore(clock=clock)
+    here = Sessions(store, clock=clock, address="10.0.0.1:7070")
+    there = Sessions(store, clock=clock, address="10.0.0.2:7070")
+    assert there.peer_address("default", "i-1") is None  # connected nowhere
+    here.touch("default", "i-1")
+    assert there.peer_address("default", "i-1") == "10.0.0.1:7070"
+    assert here.peer_address("default", "i-1") is None  # connected to this very process
