@@ -349,6 +349,11 @@ class Figure:
         values = self.seconds.get(side)
         return statistics.median(values) if values else None
 
+    def skiff_faster(self) -> str:
+        """In how many rounds Skiff took at most Swarm's time in the same round."""
+        pairs = list(zip(self.seconds.get("skiff", []), self.seconds.get("swarm", [])))
+        return f"{sum(skiff <= swarm for skiff, swarm in pairs)}/{len(pairs)}" if pairs else "-"
+
 
 def cpu_busy() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine since boot, from /proc/stat."""
@@ -542,11 +547,12 @@ def print_table(figures: dict[str, Figure], reference: list[tuple[str, int, floa
     def secs(seconds: float | None) -> str:
         return f"{seconds:.2f}" if seconds else "-"
 
-    rows = [["figure", "containers", "skiff s", "swarm s", "skiff/swarm", "skiff c/s", "swarm c/s"]]
+    rows = [["figure", "containers", "skiff s", "swarm s", "skiff/swarm", "skiff faster",
+             "skiff c/s", "swarm c/s"]]
     for f in figures.values():
         skiff, swarm = f.median("skiff"), f.median("swarm")
         rows.append([f.label, str(f.containers), secs(skiff), secs(swarm),
-                     f"{skiff / swarm:.2f}" if skiff and swarm else "-",
+                     f"{skiff / swarm:.2f}" if skiff and swarm else "-", f.skiff_faster(),
                      rate(f.containers, skiff), rate(f.containers, swarm)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print()
@@ -559,6 +565,8 @@ def print_table(figures: dict[str, Figure], reference: list[tuple[str, int, floa
     if rounds > 1:
         print(f"seconds: median of {rounds} rounds")
     print("skiff/swarm: ratio of the seconds; 1.0 or below means Skiff is at least as fast")
+    print("skiff faster: rounds in which Skiff took at most Swarm's time (each round runs both "
+          "back to back)")
     if reference:
         print("\nfor reference, plain `docker run -d --init` (no orchestrator):")
         for label, count, seconds in reference:
