@@ -177,6 +177,14 @@ def check_blob_files(data: Path) -> None:
             assert hashlib.sha256(path.read_bytes()).hexdigest() == path.name, path
 
 
+def upload_sessions(data: Path) -> list[Path]:
+    """The upload session directories on disk (dot-named leftovers excepted)."""
+    uploads = data / "uploads"
+    if not uploads.is_dir():
+        return []
+    return [p for p in uploads.iterdir() if not p.name.startswith(".")]
+
+
 def test_kill_9_in_the_middle_of_pushes(tmp_path: Path) -> None:
     data, log = tmp_path / "registry", tmp_path / "registry.log"
     process, port = start_registry(data, log)
@@ -201,14 +209,31 @@ def test_kill_9_in_the_middle_of_pushes(tmp_path: Path) -> None:
     try:
         for thread in threads:
             thread.start()
-        # Kill once some pushes completed and others are surely in the middle.
-        wait_until(lambda: len(finished) >= 3, 60, message="a few pushes to finish")
-        process.send_signal(signal.SIGKILL)
+        # Kill once some pushes completed and another is surely in the middle. The pushers
+        # tend to run in step, so all of them can be between two uploads at once (in manifest
+        # PUTs, or with POSTs not handled yet): freeze the registry, look, and kill it only
+        # when an upload session is open; otherwise let it go on and look again.
+        def kill_during_an_upload() -> bool:
+            if len(finished) < 3 or process.poll() is not None:
+                return False
+            process.send_signal(signal.SIGSTOP)
+            os.waitpid(process.pid, os.WUNTRACED)  # returns once every thread has stopped
+            killed = False
+            try:
+                if upload_sessions(data):
+                    process.send_signal(signal.SIGKILL)
+                    killed = True
+            finally:
+                if not killed:  # also when looking failed: never leave it stopped
+                    process.send_signal(signal.SIGCONT)
+            return killed
+
+        wait_until(kill_during_an_upload, 60,
+                   message="a few pushes to finish while another upload is in progress")
         process.wait(10)
         for thread in threads:
             thread.join(30)
-        sessions = [p for p in (data / "uploads").iterdir() if not p.name.startswith(".")]
-        assert sessions, "the kill should have interrupted at least one upload"
+        assert upload_sessions(data), "the kill should have interrupted at least one upload"
 
         process, port = start_registry(data, log)
         check_blob_files(data)
