@@ -349,7 +349,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             convert.resource_value(request.total_resources, "CPU"),
             convert.resource_value(request.total_resources, "MEMORY"),
             {a.name: a.value for a in request.attributes}, request.agent_version)
-        self.service.heartbeat(record.cluster, record.instance_id)
+        self.service.heartbeat(record.cluster, record.instance_id, registering=True)
         return agent_pb2.RegisterContainerInstanceResponse(
             container_instance=convert.instance_pb(record))
 

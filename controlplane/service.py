@@ -677,10 +677,10 @@ class ControlPlaneService:
             record = ContainerInstanceRecord.decode(entry.value, entry.mod_revision)
         return record
 
-    def heartbeat(self, cluster: str, instance_id: str) -> None:
-        """The instance's agent is alive: keep it connected (see sessions.py)."""
+    def heartbeat(self, cluster: str, instance_id: str, registering: bool = False) -> None:
+        """The instance's agent is alive: keep it connected to this process (see sessions.py)."""
         record = self.instance(cluster, instance_id)  # NotFound tells the agent to register again
-        self.sessions.touch(record.cluster, record.instance_id)
+        self.sessions.touch(record.cluster, record.instance_id, claim=registering)
 
     def agent_elsewhere(self, cluster: str, instance_id: str) -> str | None:
         """The API address of the other control-plane process the instance's agent is

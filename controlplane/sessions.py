@@ -58,13 +58,15 @@ class Sessions:
                 self._lease = self.store.grant_lease(self.lease_ttl)
             return self._lease
 
-    def touch(self, cluster: str, instance_id: str) -> None:
-        """The agent is alive (register, heartbeat). Writes the session key if it is new here."""
+    def touch(self, cluster: str, instance_id: str, claim: bool = False) -> None:
+        """The agent is alive (heartbeat). Writes the session key if the agent is new here, or
+        with `claim` (it registered: it may have come back from another process, which owns
+        the key now and would delete it once the agent went quiet there)."""
         key = (cluster, instance_id)
         with self._lock:
             known = key in self._last_seen
             self._last_seen[key] = self.clock()
-        if not known:
+        if claim or not known:
             self._put(cluster, instance_id)
 
     def _put(self, cluster: str, instance_id: str) -> None:

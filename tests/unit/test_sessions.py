@@ -82,3 +82,20 @@ def test_another_process_finds_where_the_agent_is_connected():
     here.touch("default", "i-1")
     assert there.peer_address("default", "i-1") == "10.0.0.1:7070"
     assert here.peer_address("default", "i-1") is None  # connected to this very process
+
+
+def test_an_agent_that_comes_back_by_registering_takes_its_session_back():
+    clock = FakeClock(100.0)
+    store = MemoryStore(clock=clock)
+    first = Sessions(store, clock=clock, timeout=15, address="10.0.0.1:7070")
+    second = Sessions(store, clock=clock, timeout=15, address="10.0.0.2:7070")
+    first.touch("default", "i-1")
+    second.touch("default", "i-1", claim=True)  # moved to the second process
+    first.touch("default", "i-1", claim=True)   # and back, before the second forgot it
+    assert second.peer_address("default", "i-1") == "10.0.0.1:7070"
+    for _ in range(20):
+        clock.now += 1
+        first.touch("default", "i-1")
+        first._keep_lease()
+    second._expire_quiet_agents()  # quiet at the second: the key is not its to delete
+    assert store.get(Keys.session("default", "i-1")) is not None
