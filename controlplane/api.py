@@ -81,22 +81,30 @@ def _time_left(context) -> float | None:
     return left if left < 10**9 else None
 
 
+# A forwarded --follow may stay quiet for long: pings find a peer that vanished.
+PEER_CHANNEL_OPTIONS = [("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000)]
+
+
 def _logs_from(address: str, request, context):
     """GetTaskLogs answered by the process at `address`, which has the agent's command stream
     (log data goes only through that process). Marked, so that it is not passed on again."""
-    with grpc.insecure_channel(address) as channel:
+    with grpc.insecure_channel(address, options=PEER_CHANNEL_OPTIONS) as channel:
         call = controlplane_pb2_grpc.ControlPlaneStub(channel).GetTaskLogs(
             request, timeout=_time_left(context), metadata=((FORWARDED, "1"),))
-        context.add_callback(call.cancel)  # the reader went away: end the other stream too
+        # The reader going away ends the other stream too (False: it has gone already).
+        if not context.add_callback(call.cancel):
+            call.cancel()
+            return
         try:
             yield from call
         except grpc.RpcError as exc:
             if not context.is_active():
                 return
-            details = exc.details()
             if exc.code() == grpc.StatusCode.UNAVAILABLE:
                 details = (f"the task's agent is connected to the control plane at {address}, "
-                           f"which did not answer: {details}")
+                           f"which did not answer: {exc.details()}")
+            else:
+                details = f"control plane at {address}: {exc.details()}"
             context.abort(exc.code(), details)
 
 
@@ -121,9 +129,12 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
         if container not in names:
             raise InvalidParameter("container", f"task {task.task_id} has no container "
                                                 f"{container!r} (it has {', '.join(names)})")
-        here = _forwarded(context) or self.relay.connected(task.cluster, task.instance_id)
-        elsewhere = None if here else self.service.agent_elsewhere(task.cluster, task.instance_id)
-        if elsewhere:
+        if not (_forwarded(context) or self.relay.connected(task.cluster, task.instance_id)):
+            elsewhere = self.service.agent_elsewhere(task.cluster, task.instance_id)
+            if elsewhere is None:
+                raise AgentNotHere(f"the agent of container instance {task.instance_id} is not "
+                                   "connected to any control plane process (it may be stopped "
+                                   "or reconnecting)")
             yield from _logs_from(elsewhere, request, context)
             return
         for chunk in self.relay.request(task.cluster, task.instance_id, task.task_id, container,

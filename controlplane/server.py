@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 from concurrent import futures
@@ -30,10 +31,12 @@ KEEPALIVE_OPTIONS = [
 def advertised_address(listen: str, port: int) -> str:
     """Where other control-plane processes reach this one: the listen address with the port
     actually bound, or this host's name when listening on every interface."""
-    host = listen.rsplit(":", 1)[0] if ":" in listen else listen
-    if host in ("", "0.0.0.0", "[::]", "::"):
-        host = socket.gethostname()
-    return f"{host}:{port}"
+    host = listen.rsplit(":", 1)[0]
+    try:
+        everywhere = host == "" or ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:  # a host name
+        everywhere = False
+    return f"{socket.gethostname() if everywhere else host}:{port}"
 
 
 class ControlPlaneServer:

@@ -324,11 +324,21 @@ def controlplane() -> None:
     """The control plane."""
 
 
+def host_port(value: str | None) -> str | None:
+    """A HOST:PORT option; the port is required, since other processes dial it."""
+    if value is None:
+        return None
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"expected HOST:PORT, got {value!r}")
+    return value
+
+
 @controlplane.command("serve")
 @click.option("--etcd", default="127.0.0.1:2379", show_default=True,
               help="etcd endpoints, comma-separated host:port.")
 @click.option("--listen", default=DEFAULT_ENDPOINT, show_default=True)
-@click.option("--advertise", default=None,
+@click.option("--advertise", default=None, callback=lambda ctx, param, value: host_port(value),
               help="host:port other control-plane processes reach this one at (they forward "
                    "log requests for agents connected here). Default: the listen address, or "
                    "this host's name when listening on all interfaces.")
