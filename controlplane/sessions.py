@@ -50,7 +50,16 @@ class Sessions:
         return self
 
     def close(self) -> None:
+        """Stop the upkeep and end the lease: this process's agents count as disconnected at
+        once (and reconnect, to this process again or another) rather than after its TTL."""
         self._stop.set()
+        with self._lock:
+            lease, self._lease = self._lease, None
+        if lease is not None:
+            try:
+                self.store.revoke_lease(lease)
+            except StoreError as exc:
+                log.warning("could not end the session lease (it runs out by itself): %s", exc)
 
     def _current_lease(self) -> int:
         with self._lock:

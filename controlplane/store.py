@@ -88,6 +88,9 @@ class Store(Protocol):
     def refresh_lease(self, lease_id: int) -> bool:
         """Keep the lease alive; False when it has already expired."""
 
+    def revoke_lease(self, lease_id: int) -> None:
+        """End the lease now: its keys go at once, as on expiry (an unknown lease: nothing)."""
+
     def watch_prefix(self, prefix: str, on_events: Callable[[list[Event]], None],
                      start_revision: int | None = None,
                      on_error: Callable[[Exception], None] | None = None) -> Callable[[], None]:
@@ -195,6 +198,13 @@ class EtcdStore:
     def refresh_lease(self, lease_id: int) -> bool:
         responses = self._call(lambda: list(self._client.refresh_lease(lease_id)))
         return bool(responses) and responses[0].TTL > 0
+
+    def revoke_lease(self, lease_id: int) -> None:
+        try:
+            self._call(self._client.revoke_lease, lease_id)
+        except StoreUnavailable as exc:
+            if "lease not found" not in str(exc):  # etcd's answer for an expired lease
+                raise
 
     def watch_prefix(self, prefix: str, on_events: Callable[[list[Event]], None],
                      start_revision: int | None = None,
@@ -360,6 +370,14 @@ class MemoryStore:
             return True
 
         return self._run(refresh)
+
+    def revoke_lease(self, lease_id: int) -> None:
+        def revoke(events: list[Event]) -> None:
+            if lease_id in self._leases:
+                self._leases[lease_id] = (0, float("-inf"))
+                events.extend(self._expire())
+
+        self._run(revoke)
 
     def watch_prefix(self, prefix: str, on_events: Callable[[list[Event]], None],
                      start_revision: int | None = None,

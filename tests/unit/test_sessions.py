@@ -99,3 +99,10 @@ def test_an_agent_that_comes_back_by_registering_takes_its_session_back():
         first._keep_lease()
     second._expire_quiet_agents()  # quiet at the second: the key is not its to delete
     assert store.get(Keys.session("default", "i-1")) is not None
+
+
+def test_a_process_that_stops_disconnects_its_agents_at_once():
+    clock, store, sessions = make(ttl=10)
+    sessions.touch("default", "i-1")
+    sessions.close()
+    assert store.get(Keys.session("default", "i-1")) is None

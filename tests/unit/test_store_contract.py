@@ -180,3 +180,14 @@ def test_etcd_lease_expires(etcd_endpoint):
     assert store.refresh_lease(lease)
     wait_until(lambda: store.get("/contract-lease/s") is None, 10, message="lease expiry")
     assert not store.refresh_lease(lease)
+
+
+def test_a_revoked_lease_takes_its_keys_at_once(store, prefix):
+    lease = store.grant_lease(60)
+    store.commit(puts={prefix + "session": b"1"}, lease=lease)
+    store.commit(puts={prefix + "record": b"2"})
+    store.revoke_lease(lease)
+    assert store.get(prefix + "session") is None
+    assert store.get(prefix + "record") is not None
+    assert not store.refresh_lease(lease)
+    store.revoke_lease(lease)  # gone already: nothing to do
