@@ -8,11 +8,23 @@ after anything changes: level-triggered, so running it twice changes nothing twi
 
 Rolling deployments follow ECS: with desiredCount D, `maximumPercent` caps the service's
 alive tasks at floor(D × max / 100) and `minimumHealthyPercent` keeps at least
-ceil(D × min / 100) healthy while old tasks are stopped. A task is healthy when RUNNING and
-its essential health checks pass, or, without health checks, once it has run for
-`healthy_after_ms`. The circuit breaker fails a deployment after
-clamp(ceil(0.5 × D), 10, 200) failed tasks and, with rollback, brings back the last
-deployment that completed.
+ceil(D × min / 100) tasks serving while old tasks are stopped.
+
+What counts toward that minimum (ECS: "a lower limit on the number of your service's tasks that
+must remain in the RUNNING state during a deployment"):
+- a task that is leaving (an older deployment's, or one on a draining instance) counts while it
+  is RUNNING and not UNHEALTHY, however young it is and whether or not its health checks have
+  passed yet: it is serving now, and stopping it would take the service below its minimum;
+- a task of the primary deployment counts once it is healthy: RUNNING and its essential health
+  checks pass, or, without health checks, once it has run for `healthy_after_ms` (ECS: 40 s).
+  That grace keeps a replacement from counting before it has shown it stays up; it never makes
+  an old, running task expendable;
+- a leaving task that never got to RUNNING serves nobody and may go at once.
+
+The circuit breaker fails a deployment after clamp(ceil(0.5 × D), 10, 200) failed tasks and,
+with rollback, brings back the last deployment that completed. When none completed (the first
+deployment was still settling), there is nothing to roll back to: the failed deployment starts
+nothing more and the previous deployments' running tasks are kept, which the events say.
 """
 
 from __future__ import annotations
@@ -174,6 +186,8 @@ def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
     _count(service, by_deployment, stopping, now_ms)
     failures = _trip_circuit_breaker(service, primary, tasks, now_ms, new_deployment_id, decision)
     primary = next(d for d in service.deployments if d.status == PRIMARY)
+    if failures or primary.rollout_state == FAILED:
+        return decision  # a failed deployment launches nothing more (ECS)
     failed_primary = [t for t in by_deployment.get(primary.id, []) if t.failed]
     if failed_primary:
         last_failure = max(t.stopped_at_ms for t in failed_primary)
@@ -186,8 +200,6 @@ def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
         if decision.backoff_until_ms > now_ms:
             add_event(service, now_ms, f"(service {service.name}) {recent} tasks failed to start; "
                                        f"waiting {delay // 1000} s before starting more.")
-    if failures or primary.rollout_state == FAILED:
-        return decision  # a failed deployment launches nothing more (ECS)
 
     if service.scheduling_strategy == DAEMON:
         _daemon(service, primary, alive, set(eligible_instances), decision)
@@ -243,17 +255,29 @@ def _trip_circuit_breaker(service: ServiceSpec, primary: Deployment, tasks: list
     decision.changed = True
     add_event(service, now_ms, f"(service {service.name}) (deployment {primary.id}) deployment "
                                f"failed: tasks failed to start.")
-    if service.circuit_breaker_rollback and service.last_completed_task_definition \
-            and new_deployment_id:
-        primary.status = ACTIVE
-        service.deployments.insert(0, Deployment(
-            new_deployment_id, service.last_completed_task_definition, PRIMARY, IN_PROGRESS,
-            f"rolling back to {service.last_completed_task_definition}", now_ms, now_ms,
-            service.desired_count))
-        add_event(service, now_ms, f"(service {service.name}) rolling back to deployment "
-                                   f"{new_deployment_id}.")
-        return False
-    return True
+    if not service.circuit_breaker_rollback:
+        return True
+    if not service.last_completed_task_definition or not new_deployment_id:
+        kept = sum(1 for t in tasks if t.deployment_id != primary.id and t.alive
+                   and t.status == TaskStatus.RUNNING)
+        add_event(service, now_ms, f"(service {service.name}) (deployment {primary.id}) could "
+                                   f"not roll back: no earlier deployment reached COMPLETED; "
+                                   f"keeping the {kept} running tasks of the previous "
+                                   f"deployments.")
+        return True
+    primary.status = ACTIVE
+    target = service.last_completed_task_definition
+    service.deployments.insert(0, Deployment(
+        new_deployment_id, target, PRIMARY, IN_PROGRESS, f"rolling back to {target}", now_ms,
+        now_ms, service.desired_count))
+    add_event(service, now_ms, f"(service {service.name}) rolling back to task definition "
+                               f"{revision_name(target)} (deployment {new_deployment_id}).")
+    return False
+
+
+def revision_name(task_definition_arn: str) -> str:
+    """`family:revision` from a task definition ARN (what a user typed to register it)."""
+    return task_definition_arn.rsplit("/", 1)[-1]
 
 
 def _replica(service: ServiceSpec, primary: Deployment, alive: list[TaskView], now_ms: int,
@@ -265,18 +289,21 @@ def _replica(service: ServiceSpec, primary: Deployment, alive: list[TaskView], n
     leaving = [t for t in alive if t.deployment_id != primary.id or t.instance_draining]
     leaving_ids = {t.task_id for t in leaving}
     staying = [t for t in alive if t.task_id not in leaving_ids]
-    is_healthy = {t.task_id: healthy(t, now_ms, service.healthy_after_ms) for t in alive}
+    # Serving tasks hold the minimum (see the module docstring): leaving tasks while RUNNING,
+    # primary ones once healthy.
+    serving = {t.task_id: (t.status == TaskStatus.RUNNING if t.task_id in leaving_ids
+                           else healthy(t, now_ms, service.healthy_after_ms)) for t in alive}
 
     # Start replacements up to desired, never above the maximum.
     room = min(desired - len(staying), max(max_alive, 1 if desired else 0) - len(alive))
     if room > 0 and now_ms >= decision.backoff_until_ms:
         decision.start.append(Placement(primary.id, room))
 
-    # Stop leaving tasks: any not healthy yet at once; healthy ones, oldest first, only while
-    # the service keeps its minimum of healthy tasks.
-    spare = sum(is_healthy.values()) - min_healthy
-    for task in sorted(leaving, key=lambda t: (is_healthy[t.task_id], t.started_at_ms)):
-        if is_healthy[task.task_id]:
+    # Stop leaving tasks: those not serving at once; serving ones, oldest first, only while the
+    # service keeps its minimum of serving tasks.
+    spare = sum(serving.values()) - min_healthy
+    for task in sorted(leaving, key=lambda t: (serving[t.task_id], t.started_at_ms)):
+        if serving[task.task_id]:
             if spare <= 0:
                 continue
             spare -= 1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.deployments import (ACTIVE, COMPLETED, FAILED, PRIMARY, Deployment, Placement,
+from controlplane.deployments import (ACTIVE, COMPLETED, FAILED, PRIMARY, SCHEDULER_STOP, Deployment,
+                                      Placement,
                                       ServiceSpec, TaskView, backoff_ms, failure_threshold,
                                       reconcile)
 from skiffcore.status import TaskStatus as S
@@ -184,3 +185,118 @@ def test_daemon_replaces_old_deployment_per_instance():
     assert stopped(d) == ["a"] and d.start == []
     d = reconcile(svc, [], NOW, eligible_instances=["i-1"])
     assert d.start == [Placement("new", 1, "i-1")]
+
+
+# A deployment that arrives while the service's tasks are still inside their health grace
+# (or their health checks have not passed yet), replayed pass by pass against a clock: the
+# controller applies each decision, the agents fail every task of the broken revision.
+
+class Replay:
+    """Applies decisions as the controller and agents would: stops take effect at once, new
+    tasks of `failing` deployments fail to start at the next pass, others start RUNNING."""
+
+    def __init__(self, svc: ServiceSpec, tasks: list[TaskView], failing: set[str],
+                 now: int = NOW) -> None:
+        self.svc, self.tasks, self.failing, self.now = svc, tasks, failing, now
+        self.lowest_running = self.running()
+        self.counter = 0
+
+    def running(self) -> int:
+        return sum(1 for t in self.tasks if t.alive and t.status == S.RUNNING)
+
+    def step(self, seconds: int = 1) -> None:
+        d = reconcile(self.svc, self.tasks, self.now, new_deployment_id=f"rb{self.counter}")
+        self.counter += 1
+        gone = dict(d.stop)
+        for t in self.tasks:
+            if t.task_id in gone:
+                t.status, t.desired, t.stop_code = S.STOPPED, S.STOPPED, SCHEDULER_STOP
+                t.stopped_at_ms = self.now
+        self.lowest_running = min(self.lowest_running, self.running())
+        for t in self.tasks:  # last pass's starts come up, or fail to pull
+            if t.alive and t.status == S.PENDING:
+                if t.deployment_id in self.failing:
+                    t.status, t.desired, t.stop_code = S.STOPPED, S.STOPPED, "TaskFailedToStart"
+                    t.stopped_at_ms = self.now
+                else:
+                    t.status, t.started_at_ms = S.RUNNING, self.now
+        for placement in d.start:
+            for _ in range(placement.count):
+                self.tasks.append(TaskView(f"t{len(self.tasks)}", placement.deployment_id, "i-1",
+                                           S.PENDING, S.RUNNING))
+        self.lowest_running = min(self.lowest_running, self.running())
+        self.now += seconds * 1000
+
+
+def young_service(desired: int, **kw) -> tuple[ServiceSpec, list[TaskView]]:
+    """A service whose first deployment is RUNNING but younger than the grace (10 s here)."""
+    svc = service(desired=desired, deployments=("bad", "first"), circuit_breaker_enable=True,
+                  circuit_breaker_rollback=True, **kw)
+    svc.deployments[0].task_definition_arn = "arn:aws:ecs:local:0:task-definition/web:2"
+    tasks = [task(f"o{n}", dep="first", started=NOW - 3_000) for n in range(desired)]
+    return svc, tasks
+
+
+@pytest.mark.parametrize("health_checks", [False, True], ids=["grace", "checks-not-passed"])
+def test_update_inside_the_grace_never_goes_below_the_minimum(health_checks):
+    svc, tasks = young_service(6)
+    for t in tasks:
+        t.has_health_check = health_checks  # health UNKNOWN: not passed yet
+    replay = Replay(svc, tasks, failing={"bad"})
+    for _ in range(120):
+        replay.step()
+    assert replay.lowest_running == 6
+    bad = next(x for x in svc.deployments if x.id == "bad")
+    assert bad.rollout_state == FAILED
+    # Nothing completed before, so nothing to roll back to: the first revision keeps serving.
+    assert all(t.alive and t.status == S.RUNNING for t in tasks[:6])
+    messages = [e.message for e in svc.events]
+    assert any("could not roll back: no earlier deployment reached COMPLETED; keeping the 6 "
+               "running tasks" in m for m in messages)
+    assert not any("waiting" in m for m in messages[:messages.index(next(
+        m for m in messages if "deployment failed" in m))])  # no back-off after FAILED
+
+
+def test_update_inside_the_grace_with_min_50_keeps_half():
+    svc, tasks = young_service(4, min_pct=50)
+    replay = Replay(svc, tasks, failing={"bad"})
+    for _ in range(60):
+        replay.step()
+    assert replay.lowest_running == 2
+
+
+def test_update_inside_the_grace_replaces_old_tasks_once_new_ones_are_healthy():
+    svc, tasks = young_service(3)
+    replay = Replay(svc, tasks, failing=set())
+    for _ in range(30):
+        replay.step()
+    assert replay.lowest_running == 3
+    alive = [t for t in tasks if t.alive]
+    assert len(alive) == 3 and {t.deployment_id for t in alive} == {"bad"}
+    assert svc.deployments[0].rollout_state == COMPLETED
+
+
+def test_old_tasks_that_never_ran_go_at_once():
+    svc = service(desired=2, deployments=("new", "old"))
+    tasks = [task("r0", dep="old"), task("r1", dep="old"),
+             task("p0", dep="old", status=S.PENDING)]
+    d = reconcile(svc, tasks, NOW)
+    assert stopped(d) == ["p0"]
+
+
+def test_young_task_on_a_draining_instance_waits_for_its_replacement():
+    svc = service(desired=2)
+    tasks = [task("a"), task("b", started=NOW - 1000, instance_draining=True)]
+    d = reconcile(svc, tasks, NOW)
+    assert started(d) == 1 and stopped(d) == []
+
+
+def test_rollback_event_names_the_revision():
+    svc = service(desired=2, deployments=("bad",), circuit_breaker_enable=True,
+                  circuit_breaker_rollback=True,
+                  last_completed_task_definition="arn:aws:ecs:local:0:task-definition/web:1")
+    failed = [task(f"f{n}", dep="bad", status=S.STOPPED, desired=S.STOPPED,
+                   stop_code="TaskFailedToStart", stopped_at_ms=NOW - 1000) for n in range(10)]
+    reconcile(svc, failed, NOW, new_deployment_id="rollback")
+    assert svc.events[0].message == ("(service web) rolling back to task definition web:1 "
+                                     "(deployment rollback).")
