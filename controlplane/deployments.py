@@ -187,7 +187,10 @@ def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
     failures = _trip_circuit_breaker(service, primary, tasks, now_ms, new_deployment_id, decision)
     primary = next(d for d in service.deployments if d.status == PRIMARY)
     if failures or primary.rollout_state == FAILED:
-        return decision  # a failed deployment launches nothing more (ECS)
+        # A failed deployment launches nothing more (ECS) and so makes no room for itself: the
+        # tasks left keep running. A smaller desiredCount (or a deleted service) still applies.
+        _scale_in(alive, service.desired_count, decision)
+        return decision
     failed_primary = [t for t in by_deployment.get(primary.id, []) if t.failed]
     if failed_primary:
         last_failure = max(t.stopped_at_ms for t in failed_primary)
@@ -309,11 +312,13 @@ def _replica(service: ServiceSpec, primary: Deployment, alive: list[TaskView], n
             spare -= 1
         decision.stop.append((task.task_id, _leaving_reason(task, primary)))
 
-    # Scale in: more primary tasks than desired.
-    extra = len(staying) - desired
-    if extra > 0:
-        for task in _scale_in_order(staying)[:extra]:
-            decision.stop.append((task.task_id, "Task stopped to scale in the service"))
+    _scale_in(staying, desired, decision)
+
+
+def _scale_in(tasks: list[TaskView], desired: int, decision: Decision) -> None:
+    """Stop the tasks beyond `desired`, in `_scale_in_order`."""
+    for task in _scale_in_order(tasks)[:max(0, len(tasks) - desired)]:
+        decision.stop.append((task.task_id, "Task stopped to scale in the service"))
 
 
 def _leaving_reason(task: TaskView, primary: Deployment) -> str:

@@ -125,6 +125,55 @@ def test_circuit_breaker_rolls_back(stack):
     remove(stack, "cb")
 
 
+def test_update_inside_the_grace_to_a_missing_image_keeps_the_service_up(stack):
+    """Create, then at once (every task still inside its health grace) update to an image that
+    does not exist: the old tasks keep serving, the breaker fails the deployment, and with no
+    completed deployment to roll back to the service stays on its first revision."""
+    first = sleeper(stack, "svc-young")
+    stack.client.api.CreateService(pb.CreateServiceRequest(
+        cluster=stack.client.cluster, service_name="young", task_definition=first,
+        desired_count=3, healthy_after_seconds=600,
+        deployment_configuration=pb.DeploymentConfiguration(
+            circuit_breaker_enable=True, circuit_breaker_rollback=True,
+            circuit_breaker_threshold=2)), timeout=10)
+    wait_until(lambda: len(running(stack, "young")) == 3, 60, interval=0.2,
+               message="3 tasks running")
+    bad = sleeper(stack, "svc-young", image=f"{stack.registry_address}/skiff-test/missing:1")
+    seen, done = [], threading.Event()
+
+    def probe():
+        while True:
+            seen.append(len(running(stack, "young")))
+            if done.wait(0.05):
+                return
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    try:
+        stack.client.api.UpdateService(pb.UpdateServiceRequest(
+            cluster=stack.client.cluster, service="young", task_definition=bad), timeout=10)
+
+        def gave_up():
+            events = [e.message for e in stack.client.service("young").events]
+            return any("could not roll back" in e for e in events)
+
+        wait_until(gave_up, 90, interval=0.3, message="the breaker to fail the deployment")
+        looks = len(seen)
+        # A few more controller passes and looks, to see it stays there.
+        wait_until(lambda: len(seen) >= looks + 40, 30, interval=0.1, message="more looks")
+    finally:
+        done.set()
+        thread.join()
+    assert min(seen) == 3, f"running tasks dipped to {min(seen)}"
+    service = stack.client.service("young")
+    failed = next(d for d in service.deployments if d.status == "PRIMARY")
+    assert failed.rollout_state == "FAILED" and failed.task_definition.endswith(bad)
+    tasks = running(stack, "young")
+    assert len(tasks) == 3
+    assert {t.task_definition_arn.rsplit("/", 1)[-1] for t in tasks} == {first}
+    remove(stack, "young")
+
+
 def test_drain_moves_service_tasks(stack):
     create(stack, "drained", sleeper(stack, "svc-drain"), desired=3)
     tasks = steady(stack, "drained", 3)

@@ -300,3 +300,14 @@ def test_rollback_event_names_the_revision():
     reconcile(svc, failed, NOW, new_deployment_id="rollback")
     assert svc.events[0].message == ("(service web) rolling back to task definition web:1 "
                                      "(deployment rollback).")
+
+
+def test_failed_deployment_still_scales_in_to_zero():
+    svc, tasks = young_service(3)
+    replay = Replay(svc, tasks, failing={"bad"})
+    for _ in range(60):
+        replay.step()
+    assert svc.deployments[0].rollout_state == FAILED and replay.running() == 3
+    svc.desired_count = 0  # as a deleted service drains
+    d = reconcile(svc, tasks, replay.now)
+    assert stopped(d) == ["o0", "o1", "o2"]
