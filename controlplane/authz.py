@@ -30,6 +30,7 @@ __all__ = ["ADMIN", "AGENT", "ANONYMOUS", "METHOD_PERMISSIONS", "OPERATOR", "ROL
 VIEWER, OPERATOR, ADMIN = "viewer", "operator", "admin"
 ROLES = (VIEWER, OPERATOR, ADMIN)
 AGENT = "agent"
+CONTROL_PLANE = "controlplane"  # another control-plane process, passing a read on
 ANONYMOUS = "anonymous"
 
 
@@ -46,6 +47,7 @@ _ROLE_RIGHTS = {
     OPERATOR: {Permission.READ, Permission.OPERATE},
     ADMIN: {Permission.READ, Permission.OPERATE, Permission.ADMINISTER},
     AGENT: {Permission.AGENT},
+    CONTROL_PLANE: {Permission.READ},
 }
 
 
@@ -62,7 +64,7 @@ class Principal:
     """Who is calling: a user (`role` viewer|operator|admin), an agent (`name` is its
     instance id), or nobody yet."""
 
-    kind: str   # "user" | "agent" | "anonymous"
+    kind: str   # "user" | "agent" | "controlplane" | "anonymous"
     name: str
     role: str
 
@@ -71,6 +73,8 @@ class Principal:
             return f"agent {self.name}"
         if self.kind == "user":
             return f"user {self.name} ({self.role})"
+        if self.kind == "controlplane":
+            return f"control-plane process {self.name}"
         return "an anonymous caller"
 
 
