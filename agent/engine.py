@@ -1,7 +1,7 @@
 """The task engine: one worker thread per task drives its containers toward the desired status.
 
 The decision is a pure function, `next_action(desired, known, containers)`, tested with
-tables; `TaskWorker` only observes Docker, applies the action through the runtime adapter,
+tables; `TaskWorker` only observes Docker, applies the action through the runtime protocol,
 and reports. A container's Docker name is fixed by its task id and container name before
 it is created, so a worker that starts again (after an agent restart) finds and adopts
 what is already there instead of starting a duplicate (design invariant 5).
@@ -33,8 +33,8 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from agent.credentials import RegistryCredentials
-from agent.runtime import (LABEL_TASK_ID, ContainerNotFound, ContainerRuntimeError,
-                           ContainerSpec, ContainerState, DockerRuntime, HealthCheck,
+from agent.runtime import (LABEL_TASK_ID, ContainerNotFound, ContainerRuntime,
+                           ContainerRuntimeError, ContainerSpec, ContainerState, HealthCheck,
                            ImageNotFound, PortSpec, docker_container_name, just_started)
 from skiffcore.status import StopCode, TaskStatus
 
@@ -332,7 +332,7 @@ class _DockerAway(Exception):
 class TaskWorker(threading.Thread):
     """Owns one task: the only writer of its status (the ECS agent's "one owner per task")."""
 
-    def __init__(self, plan: TaskPlan, runtime: DockerRuntime, report: Reporter,
+    def __init__(self, plan: TaskPlan, runtime: ContainerRuntime, report: Reporter,
                  config: EngineConfig, on_done: Callable[[str], None],
                  idle_wait: Callable[[], float] | None = None,
                  traffic: "DockerTraffic | None" = None,
@@ -676,7 +676,7 @@ def _ran_for(state: ContainerState | None) -> float | None:
 class TaskEngine:
     """Keeps one worker per assigned task and reconciles whole assignment sets."""
 
-    def __init__(self, runtime: DockerRuntime, instance_id: str, report: Reporter,
+    def __init__(self, runtime: ContainerRuntime, instance_id: str, report: Reporter,
                  config: EngineConfig | None = None):
         self.runtime = runtime
         self.instance_id = instance_id

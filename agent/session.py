@@ -24,7 +24,8 @@ import grpc
 from agent.engine import (ContainerPlan, Dependency, EngineConfig, RestartPolicy, TaskEngine,
                           TaskPlan, TaskReport, container_spec)
 from agent.logs import LogShipper
-from agent.runtime import DockerRuntime, HealthCheck
+from agent.runtime import ContainerRuntime, HealthCheck
+from agent.runtime.docker_sdk import DockerRuntime
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, types_pb2
 from skiffcore.status import TaskStatus
 
@@ -74,7 +75,7 @@ def host_attributes(zone: str = "") -> dict[str, str]:
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, runtime: DockerRuntime | None = None):
+    def __init__(self, config: AgentConfig, runtime: ContainerRuntime | None = None):
         self.config = config
         self.runtime = runtime or DockerRuntime(config.docker_url)
         self.logs = LogShipper(self.runtime)

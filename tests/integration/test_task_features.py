@@ -20,7 +20,8 @@ import pytest
 
 from agent.engine import (ContainerPlan, Dependency, EngineConfig, HealthStatus, RestartPolicy,
                           TaskEngine, TaskPlan, TaskReport)
-from agent.runtime import ContainerSpec, DockerRuntime, HealthCheck, docker_container_name
+from agent.runtime import ContainerSpec, HealthCheck, docker_container_name
+from agent.runtime.docker_sdk import DockerRuntime
 from skiff.images import build_busybox_image, docker_cli
 from skiff.services import wait_until
 from skiffcore.status import TaskStatus
