@@ -34,8 +34,8 @@ from typing import Callable, Iterable
 
 from agent.credentials import RegistryCredentials
 from agent.runtime import (LABEL_TASK_ID, ContainerNotFound, ContainerRuntime,
-                           ContainerRuntimeError, ContainerSpec, ContainerState, HealthCheck,
-                           ImageNotFound, PortSpec, docker_container_name, just_started)
+                           ContainerRuntimeError, ContainerSpec, ContainerState, ImageNotFound,
+                           docker_container_name, just_started)
 from skiffcore.status import StopCode, TaskStatus
 
 log = logging.getLogger("skiff.agent.engine")
@@ -822,25 +822,7 @@ class TaskEngine:
             worker.join(5)
 
 
-def container_spec(task_id: str, cluster: str, instance_id: str, network_mode: str, name: str,
-                   image: str, cpu: int, memory: int, memory_reservation: int,
-                   command: list[str], entry_point: list[str], environment: list[tuple[str, str]],
-                   port_mappings: list[tuple[int, int, str]], working_directory: str,
-                   docker_labels: list[tuple[str, str]], init: bool,
-                   healthcheck: HealthCheck | None = None,
-                   stop_timeout: int | None = None) -> ContainerSpec:
-    """Build the runtime's spec from an assignment's fields (0 / empty mean unset)."""
-    return ContainerSpec(
-        task_id=task_id, container_name=name, cluster=cluster, instance_id=instance_id,
-        image=image, cpu=cpu, memory=memory or None, memory_reservation=memory_reservation or None,
-        command=tuple(command), entry_point=tuple(entry_point), environment=tuple(environment),
-        port_mappings=tuple(PortSpec(c, h, p or "tcp") for c, h, p in port_mappings),
-        working_directory=working_directory or None, docker_labels=tuple(docker_labels),
-        network_mode=network_mode or "bridge", init=init, healthcheck=healthcheck,
-        stop_timeout=stop_timeout or None)
-
-
 __all__ = ["Action", "ContainerPhase", "HealthStatus", "Dependency", "RestartPolicy", "Observed",
            "Resolution", "resolve", "startable", "dependency_failure", "stop_order", "task_health",
            "should_restart", "next_action", "TaskPlan", "ContainerPlan", "TaskReport",
-           "ContainerResult", "EngineConfig", "TaskWorker", "TaskEngine", "container_spec"]
+           "ContainerResult", "EngineConfig", "TaskWorker", "TaskEngine"]

@@ -22,9 +22,9 @@ from pathlib import Path
 import grpc
 
 from agent.engine import (ContainerPlan, Dependency, EngineConfig, RestartPolicy, TaskEngine,
-                          TaskPlan, TaskReport, container_spec)
+                          TaskPlan, TaskReport)
 from agent.logs import LogShipper
-from agent.runtime import ContainerRuntime, HealthCheck
+from agent.runtime import ContainerRuntime, ContainerSpec, HealthCheck, PortSpec
 from agent.runtime.docker_sdk import DockerRuntime
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, types_pb2
 from skiffcore.status import TaskStatus
@@ -289,19 +289,35 @@ class Agent:
 def task_plan(assignment: agent_pb2.TaskAssignment, cluster: str, instance_id: str) -> TaskPlan:
     """An assignment from the control plane as the engine's plan (protobuf stops here)."""
     containers = tuple(
-        ContainerPlan(c.name, c.essential, container_spec(
-            assignment.task_id, cluster, instance_id, assignment.network_mode,
-            c.name, c.image, c.cpu, c.memory, c.memory_reservation, list(c.command),
-            list(c.entry_point), [(e.name, e.value) for e in c.environment],
-            [(p.container_port, p.host_port, p.protocol) for p in c.port_mappings],
-            c.working_directory, [(l.name, l.value) for l in c.docker_labels],
-            c.init_process_enabled, healthcheck=_health_check(c),
-            stop_timeout=c.stop_timeout or None),
-            depends_on=tuple(Dependency(d.container_name, d.condition) for d in c.depends_on),
-            restart_policy=_restart_policy(c))
+        ContainerPlan(c.name, c.essential,
+                      container_spec(assignment, c, cluster=cluster, instance_id=instance_id),
+                      depends_on=tuple(Dependency(d.container_name, d.condition)
+                                       for d in c.depends_on),
+                      restart_policy=_restart_policy(c))
         for c in assignment.containers)
     return TaskPlan(assignment.task_id, TaskStatus(assignment.desired_status), containers,
                     TaskStatus(assignment.last_status or TaskStatus.PENDING))
+
+
+def container_spec(assignment: agent_pb2.TaskAssignment,
+                   container: agent_pb2.ContainerAssignment, *, cluster: str,
+                   instance_id: str) -> ContainerSpec:
+    """The runtime's spec for one container of an assignment. Protobuf has no "unset": a zero
+    or empty field means the spec's default (no memory limit, the image's working directory,
+    bridge networking, Docker's stop timeout, tcp)."""
+    c = container
+    return ContainerSpec(
+        task_id=assignment.task_id, container_name=c.name, cluster=cluster,
+        instance_id=instance_id, image=c.image, cpu=c.cpu, memory=c.memory or None,
+        memory_reservation=c.memory_reservation or None, command=tuple(c.command),
+        entry_point=tuple(c.entry_point),
+        environment=tuple((e.name, e.value) for e in c.environment),
+        port_mappings=tuple(PortSpec(p.container_port, p.host_port, p.protocol or "tcp")
+                            for p in c.port_mappings),
+        working_directory=c.working_directory or None,
+        docker_labels=tuple((label.name, label.value) for label in c.docker_labels),
+        network_mode=assignment.network_mode or "bridge", init=c.init_process_enabled,
+        healthcheck=_health_check(c), stop_timeout=c.stop_timeout or None)
 
 
 def _health_check(container: agent_pb2.ContainerAssignment) -> HealthCheck | None:
