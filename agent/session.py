@@ -21,9 +21,10 @@ from pathlib import Path
 
 import grpc
 
-from agent.engine import (ContainerPlan, Dependency, EngineConfig, RestartPolicy, TaskEngine,
-                          TaskPlan, TaskReport)
+from agent.decision import Dependency, RestartPolicy
+from agent.engine import EngineConfig, TaskEngine
 from agent.logs import LogShipper
+from agent.plan import ContainerPlan, TaskPlan, TaskReport
 from agent.runtime import ContainerRuntime, ContainerSpec, HealthCheck, PortSpec
 from agent.runtime.docker_sdk import DockerRuntime
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, types_pb2

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from agent.engine import (ContainerPlan, Dependency, EngineConfig, HealthStatus, RestartPolicy,
-                          TaskEngine, TaskPlan, TaskReport, TaskWorker)
+from agent.decision import Dependency, HealthStatus, RestartPolicy
+from agent.engine import EngineConfig, TaskEngine, TaskWorker
 from agent.fake_runtime import FakeRuntime
+from agent.plan import ContainerPlan, TaskPlan, TaskReport
 from agent.runtime import (ContainerSpec, HealthCheck, PortSpec, RuntimeUnavailable,
                            docker_container_name)
 from skiff.services import wait_until
