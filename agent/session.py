@@ -26,9 +26,11 @@ from agent.engine import EngineConfig, TaskEngine
 from agent.logs import LogShipper
 from agent.plan import ContainerPlan, TaskPlan, TaskReport
 from agent.runtime import ContainerRuntime, ContainerSpec, HealthCheck, PortSpec
-from agent.runtime.docker_sdk import DockerRuntime
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, types_pb2
 from skiffcore.status import TaskStatus
+
+__all__ = ["AGENT_VERSION", "Agent", "AgentConfig", "task_plan", "container_spec",
+           "host_resources", "host_attributes"]
 
 log = logging.getLogger("skiff.agent")
 
@@ -44,7 +46,7 @@ class AgentConfig:
     state_dir: Path = Path("/var/lib/skiff/agent")
     reserved_memory: int = 256           # MiB kept for the host, not offered to tasks
     heartbeat_interval: float = 3.0
-    docker_url: str | None = None
+    docker_url: str | None = None       # the engine the composition root connects to
     zone: str = ""                       # reported as ecs.availability-zone
     engine: EngineConfig = None  # type: ignore[assignment]
 
@@ -76,9 +78,12 @@ def host_attributes(zone: str = "") -> dict[str, str]:
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, runtime: ContainerRuntime | None = None):
+    """One container instance's agent, driving containers through `runtime` (the caller
+    builds it, e.g. `DockerRuntime(config.docker_url)`)."""
+
+    def __init__(self, config: AgentConfig, runtime: ContainerRuntime):
         self.config = config
-        self.runtime = runtime or DockerRuntime(config.docker_url)
+        self.runtime = runtime
         self.logs = LogShipper(self.runtime)
         self.instance_id = self._load_instance_id()
         self.engine: TaskEngine | None = None
