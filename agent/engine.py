@@ -1,28 +1,19 @@
 """The task engine: one worker thread per task drives its containers toward the desired status.
 
-The decision is a pure function, `next_action(desired, known, containers)`, tested with
-tables; `TaskWorker` only observes Docker, applies the action through the runtime adapter,
-and reports. A container's Docker name is fixed by its task id and container name before
-it is created, so a worker that starts again (after an agent restart) finds and adopts
-what is already there instead of starting a duplicate (design invariant 5).
+The decision is pure (`agent.decision.next_action`); `TaskWorker` only observes the runtime,
+applies the action through it (any `agent.runtime.ContainerRuntime`: Docker, or the fake) and
+reports. A container's Docker name is fixed by its task id and container name before it is
+created, so a worker that starts again (after an agent restart) finds and adopts what is
+already there instead of starting a duplicate (design invariant 5).
 
-The container features of a task definition, as ECS defines them:
-
-* `dependsOn`: a created container starts only once each of its dependencies holds (START: the
-  dependency started; COMPLETE: it exited; SUCCESS: it exited 0; HEALTHY: its health check
-  passed). One that never can (SUCCESS but exited non-zero, HEALTHY but exited) stops the task;
-  otherwise it waits, however long (as ECS without a `startTimeout`, which Skiff does not apply
-  yet). On stop, dependents are stopped before the containers they depend on.
-* `restartPolicy`: an exited container is started again in place (`should_restart`), and then
-  does not stop the task even when it is essential.
-* `healthCheck`: Docker runs it; containers report ECS's `healthStatus`, the task reports
-  `task_health` of its essential containers, and a change of either is reported at once.
-* `stopTimeout`: each container's own SIGTERM-to-SIGKILL time, else the agent's.
+How the engine carries out the container features the decision knows (see `agent.decision`):
+Docker runs a container's `healthCheck`, and a change of a container's or the task's health
+is reported at once; `stopTimeout` is each container's own SIGTERM-to-SIGKILL time, else the
+agent's.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 import time
@@ -30,243 +21,23 @@ from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Callable
 
 from agent.credentials import RegistryCredentials
-from agent.runtime import (LABEL_TASK_ID, ContainerNotFound, ContainerRuntimeError,
-                           ContainerSpec, ContainerState, DockerRuntime, HealthCheck,
-                           ImageNotFound, PortSpec, docker_container_name, just_started)
+from agent.decision import (Action, ContainerPhase, HealthStatus, Observed, dependency_failure,
+                            next_action, should_restart, startable, stop_order, task_health)
+from agent.plan import ContainerPlan, ContainerResult, Reporter, TaskPlan, TaskReport
+from agent.runtime import (LABEL_TASK_ID, ContainerNotFound, ContainerRuntime,
+                           ContainerRuntimeError, ContainerSpec, ContainerState, ImageNotFound,
+                           docker_container_name, just_started)
 from skiffcore.status import StopCode, TaskStatus
+
+__all__ = ["EngineConfig", "TaskWorker", "TaskEngine", "DockerTraffic", "WAKING_EVENTS"]
 
 log = logging.getLogger("skiff.agent.engine")
 
-
-class ContainerPhase(enum.Enum):
-    ABSENT = "absent"      # no Docker container yet
-    CREATED = "created"    # created, never started
-    RUNNING = "running"
-    EXITED = "exited"
-
-
-class Action(enum.Enum):
-    CREATE = "create"                  # pull images and create the missing containers
-    START = "start"                    # start created containers whose dependencies hold
-    RESTART = "restart"                # start again exited containers their restartPolicy keeps
-    REPORT_RUNNING = "report-running"
-    WAIT = "wait"                      # nothing to do until something changes
-    STOP = "stop"                      # stop running containers, dependents first
-    REPORT_STOPPED = "report-stopped"
-    DONE = "done"
-
-
-class HealthStatus(enum.IntEnum):
-    """ECS `healthStatus`; values equal the numbers of `skiff.v1.HealthStatus`."""
-
-    UNKNOWN = 0  # being evaluated, no health check, or not known
-    HEALTHY = 1
-    UNHEALTHY = 2
-
-
 # Docker's State.Health.Status -> ECS; "starting" (and no check at all) is UNKNOWN.
 _DOCKER_HEALTH = {"healthy": HealthStatus.HEALTHY, "unhealthy": HealthStatus.UNHEALTHY}
-
-START, COMPLETE, SUCCESS, HEALTHY = "START", "COMPLETE", "SUCCESS", "HEALTHY"
-
-
-@dataclass(frozen=True)
-class Dependency:
-    """One `dependsOn` entry: start only once `container_name` reached `condition`."""
-
-    container_name: str
-    condition: str  # START | COMPLETE | SUCCESS | HEALTHY
-
-
-@dataclass(frozen=True)
-class RestartPolicy:
-    """A container's `restartPolicy` (ECS ContainerRestartPolicy); the period is in seconds."""
-
-    enabled: bool = True
-    ignored_exit_codes: tuple[int, ...] = ()
-    restart_attempt_period: float = 300.0
-
-
-def should_restart(policy: RestartPolicy | None, exit_code: int | None,
-                   ran_for: float | None) -> bool:
-    """Whether an exited container is started again in place, as the ECS agent decides: its
-    policy is enabled, its exit code is known and not ignored, and it ran at least
-    `restart_attempt_period` seconds since it last (re)started; one that exits earlier is not
-    restarted (so a crash loop ends the task instead of spinning)."""
-    if policy is None or not policy.enabled or exit_code is None:
-        return False
-    if exit_code in policy.ignored_exit_codes:
-        return False
-    return ran_for is not None and ran_for >= policy.restart_attempt_period
-
-
-@dataclass(frozen=True)
-class Observed:
-    """One container as the decision sees it."""
-
-    name: str
-    essential: bool
-    phase: ContainerPhase
-    exit_code: int | None = None
-    health: HealthStatus = HealthStatus.UNKNOWN
-    health_check: bool = False  # the task definition gives it one (ECS ignores the image's)
-    depends_on: tuple[Dependency, ...] = ()
-    restart: bool = False  # exited, and its restart policy starts it again (`should_restart`)
-
-
-class Resolution(enum.Enum):
-    MET = "met"
-    WAIT = "wait"
-    NEVER = "never"  # the condition can no longer hold
-
-
-def resolve(dependency: Dependency, target: Observed | None) -> tuple[Resolution, str]:
-    """Whether `dependency` holds given its target container; with NEVER, why not."""
-    if target is None:
-        return Resolution.NEVER, "it is not in the task"
-    condition = dependency.condition
-    if condition == HEALTHY and not target.health_check:
-        return Resolution.NEVER, "it has no health check"
-    phase = target.phase
-    if phase == ContainerPhase.EXITED and target.restart:
-        phase = ContainerPhase.RUNNING  # about to run again: not complete, not failed
-    if condition == START:
-        started = phase in (ContainerPhase.RUNNING, ContainerPhase.EXITED)
-        return (Resolution.MET if started else Resolution.WAIT), ""
-    if phase != ContainerPhase.EXITED:
-        healthy = phase == ContainerPhase.RUNNING and target.health == HealthStatus.HEALTHY
-        return (Resolution.MET if condition == HEALTHY and healthy else Resolution.WAIT), ""
-    if condition == COMPLETE:
-        return Resolution.MET, ""
-    if condition == SUCCESS:
-        if target.exit_code == 0:
-            return Resolution.MET, ""
-        ended = "it is gone" if target.exit_code is None else f"it exited with code {target.exit_code}"
-        return Resolution.NEVER, ended
-    if condition == HEALTHY:
-        return Resolution.NEVER, "it exited before its health check passed"
-    return Resolution.NEVER, f"unknown condition {condition!r}"
-
-
-def startable(container: Observed, by_name: dict[str, Observed]) -> bool:
-    """A created container whose every dependency holds."""
-    return container.phase == ContainerPhase.CREATED and all(
-        resolve(d, by_name.get(d.container_name))[0] == Resolution.MET for d in container.depends_on)
-
-
-def dependency_failure(containers: Iterable[Observed]) -> str:
-    """Why a created container can never start (a dependency that can no longer hold), or ""."""
-    containers = list(containers)
-    by_name = {c.name: c for c in containers}
-    for container in containers:
-        if container.phase != ContainerPhase.CREATED:
-            continue
-        for dependency in container.depends_on:
-            resolution, why = resolve(dependency, by_name.get(dependency.container_name))
-            if resolution == Resolution.NEVER:
-                return (f"DependencyError: container {container.name} depends on "
-                        f"{dependency.container_name} ({dependency.condition}), but {why}")
-    return ""
-
-
-def stop_order(containers: Iterable[Observed]) -> list[str]:
-    """The running containers to stop now: those no running container depends on (ECS stops
-    dependents first). Empty when nothing runs."""
-    containers = list(containers)
-    running = [c.name for c in containers if c.phase == ContainerPhase.RUNNING]
-    needed = {d.container_name for c in containers if c.name in running for d in c.depends_on}
-    return [name for name in running if name not in needed] or running  # a cycle: all at once
-
-
-def task_health(containers: Iterable[Observed]) -> HealthStatus:
-    """ECS task health, from its essential containers with a health check: UNHEALTHY if any is,
-    else UNKNOWN if any is, else HEALTHY; UNKNOWN when none has a check."""
-    statuses = [c.health for c in containers if c.essential and c.health_check]
-    if not statuses:
-        return HealthStatus.UNKNOWN
-    if HealthStatus.UNHEALTHY in statuses:
-        return HealthStatus.UNHEALTHY
-    if HealthStatus.UNKNOWN in statuses:
-        return HealthStatus.UNKNOWN
-    return HealthStatus.HEALTHY
-
-
-def next_action(desired: TaskStatus, known: TaskStatus, containers: list[Observed]) -> Action:
-    """What the worker does next, from the desired status, the last reported one, and Docker."""
-    if known == TaskStatus.STOPPED:
-        return Action.DONE
-    if known >= TaskStatus.RUNNING:
-        # A container removed behind Skiff's back after the task ran is gone, not "to create":
-        # recreating it would silently restart a task that already ran.
-        containers = [replace(c, phase=ContainerPhase.EXITED, exit_code=None, restart=False)
-                      if c.phase == ContainerPhase.ABSENT else c for c in containers]
-    live = any(c.phase == ContainerPhase.RUNNING for c in containers)
-    if desired == TaskStatus.STOPPED:
-        return Action.STOP if live else Action.REPORT_STOPPED
-    essential_ended = any(c.essential and c.phase == ContainerPhase.EXITED and not c.restart
-                          for c in containers)
-    if essential_ended or dependency_failure(containers):
-        return Action.STOP if live else Action.REPORT_STOPPED
-    if any(c.phase == ContainerPhase.EXITED and c.restart for c in containers):
-        return Action.RESTART
-    if any(c.phase == ContainerPhase.ABSENT for c in containers):
-        return Action.CREATE
-    by_name = {c.name: c for c in containers}
-    if any(startable(c, by_name) for c in containers):
-        return Action.START
-    if any(c.phase == ContainerPhase.CREATED for c in containers):
-        return Action.WAIT  # for dependencies
-    if known < TaskStatus.RUNNING:
-        return Action.REPORT_RUNNING
-    return Action.WAIT
-
-
-@dataclass(frozen=True)
-class ContainerPlan:
-    """One container of an assigned task, as the engine needs it. Its health check and stop
-    timeout are in `spec` (Docker applies them)."""
-
-    name: str
-    essential: bool
-    spec: ContainerSpec
-    depends_on: tuple[Dependency, ...] = ()
-    restart_policy: RestartPolicy | None = None
-
-
-@dataclass(frozen=True)
-class TaskPlan:
-    task_id: str
-    desired: TaskStatus
-    containers: tuple[ContainerPlan, ...]
-    last_status: TaskStatus = TaskStatus.PENDING  # what the control plane has recorded
-
-
-@dataclass(frozen=True)
-class ContainerResult:
-    name: str
-    status: TaskStatus
-    exit_code: int | None
-    reason: str
-    network_bindings: tuple[dict, ...]
-    runtime_id: str
-    health_status: HealthStatus = HealthStatus.UNKNOWN
-    restart_count: int = 0  # restarts by its restartPolicy since this agent took the task
-
-
-@dataclass(frozen=True)
-class TaskReport:
-    task_id: str
-    status: TaskStatus
-    containers: tuple[ContainerResult, ...]
-    stop_code: str = ""
-    stopped_reason: str = ""
-    health_status: HealthStatus = HealthStatus.UNKNOWN
-
-
-Reporter = Callable[[TaskReport], None]
 
 
 @dataclass
@@ -332,7 +103,7 @@ class _DockerAway(Exception):
 class TaskWorker(threading.Thread):
     """Owns one task: the only writer of its status (the ECS agent's "one owner per task")."""
 
-    def __init__(self, plan: TaskPlan, runtime: DockerRuntime, report: Reporter,
+    def __init__(self, plan: TaskPlan, runtime: ContainerRuntime, report: Reporter,
                  config: EngineConfig, on_done: Callable[[str], None],
                  idle_wait: Callable[[], float] | None = None,
                  traffic: "DockerTraffic | None" = None,
@@ -676,7 +447,7 @@ def _ran_for(state: ContainerState | None) -> float | None:
 class TaskEngine:
     """Keeps one worker per assigned task and reconciles whole assignment sets."""
 
-    def __init__(self, runtime: DockerRuntime, instance_id: str, report: Reporter,
+    def __init__(self, runtime: ContainerRuntime, instance_id: str, report: Reporter,
                  config: EngineConfig | None = None):
         self.runtime = runtime
         self.instance_id = instance_id
@@ -820,27 +591,3 @@ class TaskEngine:
             worker.shutdown()
         for worker in workers:
             worker.join(5)
-
-
-def container_spec(task_id: str, cluster: str, instance_id: str, network_mode: str, name: str,
-                   image: str, cpu: int, memory: int, memory_reservation: int,
-                   command: list[str], entry_point: list[str], environment: list[tuple[str, str]],
-                   port_mappings: list[tuple[int, int, str]], working_directory: str,
-                   docker_labels: list[tuple[str, str]], init: bool,
-                   healthcheck: HealthCheck | None = None,
-                   stop_timeout: int | None = None) -> ContainerSpec:
-    """Build the runtime's spec from an assignment's fields (0 / empty mean unset)."""
-    return ContainerSpec(
-        task_id=task_id, container_name=name, cluster=cluster, instance_id=instance_id,
-        image=image, cpu=cpu, memory=memory or None, memory_reservation=memory_reservation or None,
-        command=tuple(command), entry_point=tuple(entry_point), environment=tuple(environment),
-        port_mappings=tuple(PortSpec(c, h, p or "tcp") for c, h, p in port_mappings),
-        working_directory=working_directory or None, docker_labels=tuple(docker_labels),
-        network_mode=network_mode or "bridge", init=init, healthcheck=healthcheck,
-        stop_timeout=stop_timeout or None)
-
-
-__all__ = ["Action", "ContainerPhase", "HealthStatus", "Dependency", "RestartPolicy", "Observed",
-           "Resolution", "resolve", "startable", "dependency_failure", "stop_order", "task_health",
-           "should_restart", "next_action", "TaskPlan", "ContainerPlan", "TaskReport",
-           "ContainerResult", "EngineConfig", "TaskWorker", "TaskEngine", "container_spec"]

@@ -1,25 +1,59 @@
-"""An in-memory stand-in for `DockerRuntime`, with call counts: for tests of the task engine
-and for simulated agents that must not start real containers.
+"""An in-memory `ContainerRuntime`, with call counts: for tests of the task engine and for
+simulated agents that must not start real containers.
 
-It keeps the real runtime's contract: deterministic names, create returns the existing id for
-a known name (adoption), "not found" on stop/remove is done, starting an exited container runs
-it again (as `docker start`), and errors are the runtime's own classes. Tests script failures
-with `fail_next`, end containers with `exit` (optionally having run for a given time), and set
-Docker's health status with `set_health`; `stops` records every stop with its timeout.
+It keeps the protocol's contract (`agent.runtime.api`) as `DockerRuntime` does: deterministic
+names, create returns the existing id for a known name (adoption), "not found" on stop/remove
+is done, starting an exited container runs it again (as `docker start`), and errors are the
+runtime's own classes. Tests script failures with `fail_next`, end containers with `exit`
+(optionally having run for a given time), set Docker's health status with `set_health` and
+write a container's output with `write`; `stops` records every stop with its timeout. `events`
+streams what the fake does in Docker's shape (create, start, die, stop, health_status,
+destroy).
 """
 
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
 
-from agent.runtime import (ContainerNotFound, ContainerRuntimeError, ContainerSpec, ContainerState,
-                           NetworkBinding, docker_container_name, docker_timestamp)
+from agent.runtime import (LABEL_CONTAINER_NAME, LABEL_INSTANCE, LABEL_TASK_ID,
+                           ContainerNotFound, ContainerRuntimeError, ContainerSpec, ContainerState,
+                           ImageNotFound, NetworkBinding, RuntimeUnavailable,
+                           docker_container_name, docker_timestamp)
 
-__all__ = ["FakeRuntime"]
+__all__ = ["FakeRuntime", "FakeStream"]
+
+_END = object()
+
+
+class FakeStream:
+    """A `Stream` fed by the fake as things happen; it ends after `end()` or `close()`."""
+
+    def __init__(self, items: tuple = ()):
+        self._items: queue.SimpleQueue = queue.SimpleQueue()
+        self.closed = False
+        for item in items:
+            self._items.put(item)
+
+    def put(self, item: Any) -> None:
+        self._items.put(item)
+
+    def end(self) -> None:
+        self._items.put(_END)
+
+    def __iter__(self) -> Iterator[Any]:
+        while (item := self._items.get()) is not _END:
+            yield item
+
+    def close(self) -> None:
+        self.closed = True
+        self._items.put(_END)
 
 
 class FakeRuntime:
@@ -31,6 +65,9 @@ class FakeRuntime:
         self.calls: Counter[str] = Counter()
         self.unavailable = False                  # every call raises RuntimeUnavailable
         self.stops: list[tuple[str, float]] = []  # (container name, timeout) of running ones
+        self.output: dict[str, list[tuple[float, bytes]]] = {}  # by id: (time, chunk)
+        self._followers: dict[str, list[FakeStream]] = {}  # by id: followed logs
+        self._watchers: list[tuple[str, FakeStream]] = []  # (instance id, events stream)
         self._failures: dict[str, list[ContainerRuntimeError]] = {}
         self._ids = itertools.count(1)
         self._ports = itertools.count(32768)
@@ -54,24 +91,51 @@ class FakeRuntime:
             self.containers[state.container_id] = replace(
                 state, status="exited", exit_code=exit_code, started_at=started,
                 finished_at=docker_timestamp(now))
+            self._ended(state.container_id, "die")
 
     def set_health(self, task_id: str, container_name: str, health: str | None) -> None:
         """Docker's health status of the container: starting, healthy, unhealthy (or None)."""
         with self._lock:
             state = self._by_name(docker_container_name(task_id, container_name))
             self.containers[state.container_id] = replace(state, health=health)
+            self._event(state.container_id, f"health_status: {health}")
 
     def delete(self, task_id: str, container_name: str) -> None:
         """Someone removed the container behind the agent's back."""
         with self._lock:
             state = self._by_name(docker_container_name(task_id, container_name))
+            self._ended(state.container_id, "destroy")
             del self.containers[state.container_id]
 
-    # -- the DockerRuntime interface ----------------------------------------------------------
+    def write(self, task_id: str, container_name: str, data: bytes) -> None:
+        """The container's process writes `data` (one chunk of its output)."""
+        with self._lock:
+            state = self._by_name(docker_container_name(task_id, container_name))
+            self.output.setdefault(state.container_id, []).append((time.time(), data))
+            for stream in self._followers.get(state.container_id, ()):
+                stream.put(data)
+
+    def _event(self, container_id: str, action: str) -> None:
+        """Tell the open `events` streams of the container's instance (with the lock held)."""
+        state, spec = self.containers[container_id], self.specs[container_id]
+        event = {"Type": "container", "Action": action, "id": container_id,
+                 "Actor": {"ID": container_id, "Attributes": {
+                     LABEL_TASK_ID: state.task_id, LABEL_CONTAINER_NAME: state.container_name,
+                     LABEL_INSTANCE: spec.instance_id, "name": state.name}}}
+        self._watchers = [(i, s) for i, s in self._watchers if not s.closed]
+        for instance_id, stream in self._watchers:
+            if instance_id == spec.instance_id:
+                stream.put(event)
+
+    def _ended(self, container_id: str, action: str) -> None:
+        """The container stopped running (or went): followed logs end (with the lock held)."""
+        self._event(container_id, action)
+        for stream in self._followers.pop(container_id, ()):
+            stream.end()
+
+    # -- the ContainerRuntime protocol --------------------------------------------------------
 
     def _enter(self, operation: str) -> None:
-        from agent.runtime import RuntimeUnavailable
-
         self.calls[operation] += 1
         if self.unavailable:
             raise RuntimeUnavailable("fake docker is unavailable")
@@ -98,8 +162,6 @@ class FakeRuntime:
         return image in self.images
 
     def pull(self, image: str, auth: dict | None = None) -> None:
-        from agent.runtime import ImageNotFound
-
         with self._lock:
             self._enter("pull")
             if self.registry is not None and image not in self.registry:
@@ -107,8 +169,6 @@ class FakeRuntime:
             self.images.add(image)
 
     def create(self, spec: ContainerSpec) -> ContainerState:
-        from agent.runtime import ImageNotFound
-
         with self._lock:
             self._enter("create")
             name = docker_container_name(spec.task_id, spec.container_name)
@@ -125,6 +185,7 @@ class FakeRuntime:
                 network_bindings=(), started_at=None, finished_at=None,
                 stop_timeout=spec.stop_timeout)
             self.specs[container_id] = spec
+            self._event(container_id, "create")
             return self.containers[container_id]
 
     def start(self, container_id: str) -> None:
@@ -140,6 +201,7 @@ class FakeRuntime:
                     state, status="running", exit_code=None, network_bindings=bindings,
                     started_at=docker_timestamp(datetime.now(timezone.utc)),
                     health="starting" if spec.healthcheck is not None else None)
+                self._event(state.container_id, "start")
 
     def stop(self, container_id: str, timeout: float) -> None:
         with self._lock:
@@ -152,11 +214,15 @@ class FakeRuntime:
                     finished_at=docker_timestamp(datetime.now(timezone.utc)),
                     # as Docker: a stopped container with a health check is "unhealthy"
                     health="unhealthy" if state.health is not None else None)
+                self._ended(container_id, "die")
+                self._event(container_id, "stop")
 
     def remove(self, container_id: str) -> None:
         with self._lock:
             self._enter("remove")
-            self.containers.pop(container_id, None)
+            if container_id in self.containers:
+                self._ended(container_id, "destroy")
+                del self.containers[container_id]
 
     def inspect(self, container_id: str) -> ContainerState:
         with self._lock:
@@ -174,6 +240,28 @@ class FakeRuntime:
             self._enter("list_containers")
             return [s for cid, s in self.containers.items()
                     if instance_id is None or self.specs[cid].instance_id == instance_id]
+
+    def logs(self, container_id: str, follow: bool = False, since: float | None = None,
+             tail: int | None = None) -> FakeStream:
+        """The chunks `write` gave, each counting as one line for `tail`."""
+        with self._lock:
+            self._enter("logs")
+            state = self._lookup(container_id)
+            chunks = [data for at, data in self.output.get(state.container_id, ())
+                      if not since or at >= since]
+            stream = FakeStream(tuple(chunks[-tail:] if tail else chunks))
+            if follow and state.status == "running":
+                self._followers.setdefault(state.container_id, []).append(stream)
+            else:
+                stream.end()
+            return stream
+
+    def events(self, instance_id: str) -> FakeStream:
+        with self._lock:
+            self._enter("events")
+            stream = FakeStream()
+            self._watchers.append((instance_id, stream))
+            return stream
 
     def close(self) -> None:
         pass

@@ -9,14 +9,16 @@ from typing import Iterator
 
 import grpc
 
-from agent.runtime import ContainerRuntimeError, DockerRuntime, Stream, docker_container_name
+from agent.runtime import ContainerRuntime, ContainerRuntimeError, Stream, docker_container_name
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc
+
+__all__ = ["LogShipper"]
 
 log = logging.getLogger("skiff.agent.logs")
 
 
 class LogShipper:
-    def __init__(self, runtime: DockerRuntime):
+    def __init__(self, runtime: ContainerRuntime):
         self.runtime = runtime
         self._lock = threading.Lock()
         self._shipping: set[str] = set()  # requests being served

@@ -21,12 +21,16 @@ from pathlib import Path
 
 import grpc
 
-from agent.engine import (ContainerPlan, Dependency, EngineConfig, RestartPolicy, TaskEngine,
-                          TaskPlan, TaskReport, container_spec)
+from agent.decision import Dependency, RestartPolicy
+from agent.engine import EngineConfig, TaskEngine
 from agent.logs import LogShipper
-from agent.runtime import DockerRuntime, HealthCheck
+from agent.plan import ContainerPlan, TaskPlan, TaskReport
+from agent.runtime import ContainerRuntime, ContainerSpec, HealthCheck, PortSpec
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, types_pb2
 from skiffcore.status import TaskStatus
+
+__all__ = ["AGENT_VERSION", "Agent", "AgentConfig", "task_plan", "container_spec",
+           "host_resources", "host_attributes"]
 
 log = logging.getLogger("skiff.agent")
 
@@ -42,7 +46,7 @@ class AgentConfig:
     state_dir: Path = Path("/var/lib/skiff/agent")
     reserved_memory: int = 256           # MiB kept for the host, not offered to tasks
     heartbeat_interval: float = 3.0
-    docker_url: str | None = None
+    docker_url: str | None = None       # the engine the composition root connects to
     zone: str = ""                       # reported as ecs.availability-zone
     engine: EngineConfig = None  # type: ignore[assignment]
 
@@ -74,9 +78,12 @@ def host_attributes(zone: str = "") -> dict[str, str]:
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, runtime: DockerRuntime | None = None):
+    """One container instance's agent, driving containers through `runtime` (the caller
+    builds it, e.g. `DockerRuntime(config.docker_url)`)."""
+
+    def __init__(self, config: AgentConfig, runtime: ContainerRuntime):
         self.config = config
-        self.runtime = runtime or DockerRuntime(config.docker_url)
+        self.runtime = runtime
         self.logs = LogShipper(self.runtime)
         self.instance_id = self._load_instance_id()
         self.engine: TaskEngine | None = None
@@ -288,19 +295,35 @@ class Agent:
 def task_plan(assignment: agent_pb2.TaskAssignment, cluster: str, instance_id: str) -> TaskPlan:
     """An assignment from the control plane as the engine's plan (protobuf stops here)."""
     containers = tuple(
-        ContainerPlan(c.name, c.essential, container_spec(
-            assignment.task_id, cluster, instance_id, assignment.network_mode,
-            c.name, c.image, c.cpu, c.memory, c.memory_reservation, list(c.command),
-            list(c.entry_point), [(e.name, e.value) for e in c.environment],
-            [(p.container_port, p.host_port, p.protocol) for p in c.port_mappings],
-            c.working_directory, [(l.name, l.value) for l in c.docker_labels],
-            c.init_process_enabled, healthcheck=_health_check(c),
-            stop_timeout=c.stop_timeout or None),
-            depends_on=tuple(Dependency(d.container_name, d.condition) for d in c.depends_on),
-            restart_policy=_restart_policy(c))
+        ContainerPlan(c.name, c.essential,
+                      container_spec(assignment, c, cluster=cluster, instance_id=instance_id),
+                      depends_on=tuple(Dependency(d.container_name, d.condition)
+                                       for d in c.depends_on),
+                      restart_policy=_restart_policy(c))
         for c in assignment.containers)
     return TaskPlan(assignment.task_id, TaskStatus(assignment.desired_status), containers,
                     TaskStatus(assignment.last_status or TaskStatus.PENDING))
+
+
+def container_spec(assignment: agent_pb2.TaskAssignment,
+                   container: agent_pb2.ContainerAssignment, *, cluster: str,
+                   instance_id: str) -> ContainerSpec:
+    """The runtime's spec for one container of an assignment. Protobuf has no "unset": a zero
+    or empty field means the spec's default (no memory limit, the image's working directory,
+    bridge networking, Docker's stop timeout, tcp)."""
+    c = container
+    return ContainerSpec(
+        task_id=assignment.task_id, container_name=c.name, cluster=cluster,
+        instance_id=instance_id, image=c.image, cpu=c.cpu, memory=c.memory or None,
+        memory_reservation=c.memory_reservation or None, command=tuple(c.command),
+        entry_point=tuple(c.entry_point),
+        environment=tuple((e.name, e.value) for e in c.environment),
+        port_mappings=tuple(PortSpec(p.container_port, p.host_port, p.protocol or "tcp")
+                            for p in c.port_mappings),
+        working_directory=c.working_directory or None,
+        docker_labels=tuple((label.name, label.value) for label in c.docker_labels),
+        network_mode=assignment.network_mode or "bridge", init=c.init_process_enabled,
+        healthcheck=_health_check(c), stop_timeout=c.stop_timeout or None)
 
 
 def _health_check(container: agent_pb2.ContainerAssignment) -> HealthCheck | None:

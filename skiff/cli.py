@@ -395,6 +395,7 @@ def agent_serve(api: Api, endpoint: str | None, name: str, state_dir: Path, clus
 
     from agent.credentials import RegistryCredentials
     from agent.engine import EngineConfig
+    from agent.runtime.docker_sdk import DockerRuntime
     from agent.session import Agent, AgentConfig
 
     try:
@@ -410,7 +411,7 @@ def agent_serve(api: Api, endpoint: str | None, name: str, state_dir: Path, clus
                          engine=EngineConfig(stop_timeout=stop_timeout, pull_behavior=pull_behavior,
                                              credentials=credentials,
                                              cleanup_after=cleanup_after))
-    node_agent = Agent(config)
+    node_agent = Agent(config, DockerRuntime(config.docker_url))
     signal.signal(signal.SIGTERM, lambda *_: node_agent.stop())
     try:
         node_agent.run()

@@ -100,7 +100,7 @@ class EtcdProcess:
 
 
 def docker_running(base_url: str | None = None) -> bool:
-    from agent.runtime import DockerRuntime  # the one module that speaks to Docker
+    from agent.runtime.docker_sdk import DockerRuntime  # the one module that speaks to Docker
 
     runtime = DockerRuntime(base_url, timeout=3)
     try:

@@ -31,15 +31,15 @@ from agent.runtime import (
     ContainerNotFound,
     ContainerRuntimeError,
     ContainerSpec,
-    DockerRuntime,
     HealthCheck,
     ImageNotFound,
     NetworkBinding,
     PortSpec,
     RuntimeUnavailable,
-    _unix_socket_path,
     docker_container_name,
 )
+from agent.runtime.docker_sdk import DockerRuntime
+from agent.runtime.unix_http import unix_socket_path
 from skiff.images import build_busybox_image, docker_cli
 from skiff.services import free_port, wait_until
 
@@ -458,7 +458,7 @@ def test_a_kept_alive_connection_the_daemon_closed_is_opened_again(runtime: Dock
     ("tcp://127.0.0.1:2376", None),  # TCP (and TLS) go through the SDK
 ])
 def test_which_engines_get_the_kept_alive_socket(base_url, path):
-    assert _unix_socket_path(base_url) == path
+    assert unix_socket_path(base_url) == path
 
 
 def test_threads_that_come_and_go_share_the_kept_alive_connections(runtime: DockerRuntime,

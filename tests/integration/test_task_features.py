@@ -18,9 +18,11 @@ from typing import Iterator
 
 import pytest
 
-from agent.engine import (ContainerPlan, Dependency, EngineConfig, HealthStatus, RestartPolicy,
-                          TaskEngine, TaskPlan, TaskReport)
-from agent.runtime import ContainerSpec, DockerRuntime, HealthCheck, docker_container_name
+from agent.decision import Dependency, HealthStatus, RestartPolicy
+from agent.engine import EngineConfig, TaskEngine
+from agent.plan import ContainerPlan, TaskPlan, TaskReport
+from agent.runtime import ContainerSpec, HealthCheck, docker_container_name
+from agent.runtime.docker_sdk import DockerRuntime
 from skiff.images import build_busybox_image, docker_cli
 from skiff.services import wait_until
 from skiffcore.status import TaskStatus

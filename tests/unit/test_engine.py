@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.engine import (Action, ContainerPhase as P, Dependency, HealthStatus as H, Observed,
-                          Resolution as R, RestartPolicy, dependency_failure, next_action,
-                          resolve, should_restart, stop_order, task_health)
+from agent.decision import (Action, ContainerPhase as P, Dependency, HealthStatus as H, Observed,
+                            Resolution as R, RestartPolicy, dependency_failure, next_action,
+                            resolve, should_restart, stop_order, task_health)
 from skiffcore.status import TaskStatus as S
 
 

@@ -8,10 +8,12 @@ import time
 
 import pytest
 
-from agent.engine import (ContainerPlan, Dependency, EngineConfig, HealthStatus, RestartPolicy,
-                          TaskEngine, TaskPlan, TaskReport, TaskWorker, container_spec)
+from agent.decision import Dependency, HealthStatus, RestartPolicy
+from agent.engine import EngineConfig, TaskEngine, TaskWorker
 from agent.fake_runtime import FakeRuntime
-from agent.runtime import HealthCheck, RuntimeUnavailable, docker_container_name
+from agent.plan import ContainerPlan, TaskPlan, TaskReport
+from agent.runtime import (ContainerSpec, HealthCheck, PortSpec, RuntimeUnavailable,
+                           docker_container_name)
 from skiff.services import wait_until
 from skiffcore.status import TaskStatus
 
@@ -39,9 +41,9 @@ class Reports:
 def plan(task_id: str, desired=TaskStatus.RUNNING, last=TaskStatus.PENDING,
          containers=(("app", True),), ports=((80, 0, "tcp"),)) -> TaskPlan:
     return TaskPlan(task_id, desired, tuple(
-        ContainerPlan(name, essential, container_spec(
-            task_id, "default", "i-1", "bridge", name, IMAGE, 0, 64, 0, [], [], [], list(ports),
-            "", [], False))
+        ContainerPlan(name, essential, ContainerSpec(
+            task_id=task_id, container_name=name, cluster="default", instance_id="i-1",
+            image=IMAGE, memory=64, port_mappings=tuple(PortSpec(*p) for p in ports)))
         for name, essential in containers), last)
 
 
@@ -257,9 +259,9 @@ CHECK = HealthCheck(("CMD-SHELL", "true"), interval=1, timeout=1, retries=1)
 
 def container(task_id: str, name: str, essential: bool = True, *, healthcheck=None,
               stop_timeout=None, depends_on=(), restart=None) -> ContainerPlan:
-    return ContainerPlan(name, essential, container_spec(
-        task_id, "default", "i-1", "bridge", name, IMAGE, 0, 64, 0, [], [], [], [], "", [], False,
-        healthcheck=healthcheck, stop_timeout=stop_timeout),
+    return ContainerPlan(name, essential, ContainerSpec(
+        task_id=task_id, container_name=name, cluster="default", instance_id="i-1", image=IMAGE,
+        memory=64, healthcheck=healthcheck, stop_timeout=stop_timeout or None),
         depends_on=tuple(Dependency(n, cond) for n, cond in depends_on), restart_policy=restart)
 
 
@@ -451,3 +453,30 @@ def test_stopped_task_containers_stay_until_the_delay():
     assert runtime.calls["container_summaries"] == calls + 1
     assert len(runtime.containers) == 1
     engine.shutdown()
+
+
+def test_an_assignment_converts_to_one_spec_field_by_field():
+    """The one converter from the wire: every field lands in its keyword, and a zero or empty
+    field (protobuf has no "unset") takes the spec's default."""
+    from agent.session import container_spec
+    from skiffapi.v1 import agent_pb2, types_pb2
+
+    full = agent_pb2.TaskAssignment(task_id="d" * 32, network_mode="host", containers=[
+        agent_pb2.ContainerAssignment(
+            name="web", image=IMAGE, cpu=256, memory=128, memory_reservation=64,
+            command=["serve"], entry_point=["/bin/app"],
+            environment=[types_pb2.KeyValuePair(name="A", value="1")],
+            port_mappings=[types_pb2.PortMapping(container_port=80, host_port=8080)],
+            working_directory="/srv", docker_labels=[types_pb2.KeyValuePair(name="l", value="v")],
+            init_process_enabled=True, stop_timeout=7)])
+    assert container_spec(full, full.containers[0], cluster="c", instance_id="i-1") == ContainerSpec(
+        task_id="d" * 32, container_name="web", cluster="c", instance_id="i-1", image=IMAGE,
+        cpu=256, memory=128, memory_reservation=64, command=("serve",), entry_point=("/bin/app",),
+        environment=(("A", "1"),), port_mappings=(PortSpec(80, 8080, "tcp"),),
+        working_directory="/srv", docker_labels=(("l", "v"),), network_mode="host", init=True,
+        stop_timeout=7)
+
+    bare = agent_pb2.TaskAssignment(task_id="e" * 32, containers=[
+        agent_pb2.ContainerAssignment(name="app", image=IMAGE)])
+    assert container_spec(bare, bare.containers[0], cluster="c", instance_id="i-1") == ContainerSpec(
+        task_id="e" * 32, container_name="app", cluster="c", instance_id="i-1", image=IMAGE)

@@ -1,34 +1,20 @@
-"""The node agent's Docker adapter: the only module in Skiff that imports the `docker` SDK.
+"""The node agent's Docker adapter: `DockerRuntime`, the `ContainerRuntime` that drives a real
+Docker engine through the `docker` SDK.
 
-The task engine thinks in tasks and containers. This module turns that into Docker Engine API
-calls and turns Docker's answers back into plain dataclasses (`ContainerState`,
-`NetworkBinding`) and one small error hierarchy. Nothing outside this file sees a `docker` type,
-which keeps three things in one place (STYLE.md, "each third-party SDK imported in exactly one
-module"):
+It turns the engine-facing types (`agent.runtime.model`) into Docker Engine API calls and
+Docker's answers back into them, so nothing outside `agent.runtime` sees a `docker` type
+(STYLE.md, "each third-party SDK imported in exactly one module"). It holds:
 
-* the mapping from a task definition's container fields to Docker's create parameters;
-* adoption (DESIGN.md invariant 5): every container gets a deterministic name
-  (`docker_container_name`) before it is created, plus labels for the rest, so an agent that
-  crashed between "create" and "remember" finds its container again, by name on `create` (Docker
-  answers 409 Conflict for a second container of that name) or by label in `list_containers`;
-* the transport of the calls made for every container (create, start, inspect): plain
-  keep-alive HTTP on the engine's unix socket (`_KeepAlive`), the SDK's client for the rest
-  and for engines on TCP;
-* error classification, drawn once here::
-
-      ContainerRuntimeError            retriable=False  bad request (4xx), auth refused, ...
-      ├── ImageNotFound                retriable=False  pull: not found / manifest unknown;
-      │                                                 create: image not present locally
-      ├── ContainerNotFound            retriable=False  404 on start / inspect
-      └── RuntimeUnavailable           retriable=True   daemon down, timeouts, 5xx, registry
-                                                        unreachable
-
-  "Not found" on `stop` and `remove` counts as done, not as an error.
-
-A registry that refuses connections (or whose name does not resolve) makes Docker answer 500
-"dial tcp ...: connection refused"; that is `RuntimeUnavailable`: the registry may be
-restarting, and the task engine bounds its retries. A registry that answers "manifest unknown" or
-"name unknown" (Docker 20.10 relays these as 500 too, so the text decides) is `ImageNotFound`.
+* the mapping from a task definition's container fields to Docker's create parameters, and
+  from inspect's answer to `ContainerState`;
+* adoption (DESIGN.md invariant 5): a container is created under its deterministic name, so an
+  agent that crashed between "create" and "remember" finds it again, by name on `create`
+  (Docker answers 409 Conflict for a second container of that name) or by label in
+  `list_containers`;
+* the reading of the SDK's exceptions, classified by the table in `agent.runtime.errors`;
+* the choice of transport: the calls made for every container (create, start, inspect) go over
+  the kept-alive unix socket (`agent.runtime.unix_http`), the rest and engines on TCP through
+  the SDK's client.
 
 Example::
 
@@ -46,14 +32,8 @@ Example::
 from __future__ import annotations
 
 import http.client
-import json
 import math
-import re
-import socket
 import threading
-import urllib.parse
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from typing import Any, Callable, TypeVar
 
 import docker
@@ -61,38 +41,15 @@ import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 
-__all__ = [
-    "LABEL_TASK_ID",
-    "LABEL_CONTAINER_NAME",
-    "LABEL_CLUSTER",
-    "LABEL_INSTANCE",
-    "LABEL_HOST_PORTS",
-    "PortSpec",
-    "HealthCheck",
-    "ContainerSpec",
-    "NetworkBinding",
-    "ContainerState",
-    "ContainerRuntimeError",
-    "ImageNotFound",
-    "ContainerNotFound",
-    "RuntimeUnavailable",
-    "docker_container_name",
-    "DockerRuntime",
-]
+from agent.runtime import errors
+from agent.runtime.errors import ContainerNotFound, ContainerRuntimeError, RuntimeUnavailable
+from agent.runtime.model import (LABEL_CLUSTER, LABEL_CONTAINER_NAME, LABEL_HOST_PORTS,
+                                 LABEL_INSTANCE, LABEL_TASK_ID, ContainerSpec, ContainerState,
+                                 HealthCheck, NetworkBinding, docker_container_name)
+from agent.runtime.unix_http import KeepAlive, quoted, unix_socket_path
 
-LABEL_TASK_ID = "skiff.task-id"
-LABEL_CONTAINER_NAME = "skiff.container-name"
-LABEL_CLUSTER = "skiff.cluster"
-LABEL_INSTANCE = "skiff.container-instance"
-# Host-mode port mappings, e.g. "80/tcp,53/udp": Docker reports no bindings in host mode, so the
-# adapter remembers them at create time to report them from inspect.
-LABEL_HOST_PORTS = "skiff.host-ports"
+__all__ = ["DockerRuntime", "SdkStream"]
 
-_NAME_PREFIX = "skiff"
-_DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-# No "-" in a task id, so "skiff-<task_id>-<container_name>" splits back uniquely.
-_TASK_ID = re.compile(r"^[a-zA-Z0-9_.]+$")
-_CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9_.-]+$")
 _NETWORK_MODES = ("bridge", "host", "none")
 _NEVER = "0001-01-01T00:00:00Z"  # Docker's zero time: "not started" / "not finished"
 _MIB = 1024 * 1024
@@ -105,126 +62,16 @@ _NS = 1_000_000_000
 
 T = TypeVar("T")
 
-
-# --- the data the task engine sees ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PortSpec:
-    """One port mapping of a container; `host_port` 0 lets Docker pick a free host port."""
-
-    container_port: int
-    host_port: int
-    protocol: str = "tcp"
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    """A Docker health check (ECS `healthCheck`); durations in seconds, fractions allowed.
-
-    `test` is Docker's: ("CMD", program, args...) or ("CMD-SHELL", "shell command").
-    """
-
-    test: tuple[str, ...]
-    interval: float = 30.0
-    timeout: float = 5.0
-    retries: int = 3
-    start_period: float = 0.0
-
-
-@dataclass(frozen=True)
-class ContainerSpec:
-    """Everything needed to create one container of one task (a task definition's fields)."""
-
-    task_id: str
-    container_name: str
-    cluster: str
-    instance_id: str
-    image: str
-    cpu: int = 0  # ECS CPU units -> CpuShares (at least 2, as the ECS agent)
-    memory: int | None = None  # MiB, hard limit -> Memory
-    memory_reservation: int | None = None  # MiB, soft limit -> MemoryReservation
-    command: tuple[str, ...] = ()
-    entry_point: tuple[str, ...] = ()
-    environment: tuple[tuple[str, str], ...] = ()
-    port_mappings: tuple[PortSpec, ...] = ()
-    working_directory: str | None = None
-    docker_labels: tuple[tuple[str, str], ...] = ()
-    network_mode: str = "bridge"  # "bridge" | "host" | "none"
-    init: bool = False  # Docker's --init (ECS linuxParameters.initProcessEnabled)
-    healthcheck: HealthCheck | None = None  # None: the image's own HEALTHCHECK, if any
-    stop_timeout: int | None = None  # seconds -> StopTimeout; None: Docker's default
-
-
-@dataclass(frozen=True)
-class NetworkBinding:
-    """A port of a container reachable on the host (ECS `networkBindings`)."""
-
-    bind_ip: str
-    container_port: int
-    host_port: int
-    protocol: str
-
-
-@dataclass(frozen=True)
-class ContainerState:
-    """What Docker says about one container, with Skiff's labels decoded."""
-
-    container_id: str
-    name: str  # Docker's name, without the leading "/"
-    task_id: str  # from LABEL_TASK_ID ("" when the container has none)
-    container_name: str  # from LABEL_CONTAINER_NAME
-    status: str  # created|running|paused|restarting|removing|exited|dead
-    exit_code: int | None  # set when exited or dead
-    network_bindings: tuple[NetworkBinding, ...]
-    started_at: str | None  # RFC 3339 as Docker gives it; None when never started
-    finished_at: str | None
-    health: str | None = None  # State.Health.Status: starting|healthy|unhealthy; None: no check
-    stop_timeout: int | None = None  # Config.StopTimeout, seconds; None: Docker's default
-
-    @property
-    def running(self) -> bool:
-        return self.status == "running"
-
-    @property
-    def exited(self) -> bool:
-        return self.status in ("exited", "dead")
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-class ContainerRuntimeError(Exception):
-    """Docker could not do what was asked. `retriable` says whether trying again may help."""
-
-    retriable: bool = False
-
-
-class ImageNotFound(ContainerRuntimeError):
-    """The registry has no such image (pull), or the image is not present locally (create)."""
-
-
-class ContainerNotFound(ContainerRuntimeError):
-    """No container with that id or name."""
-
-
-class RuntimeUnavailable(ContainerRuntimeError):
-    """The Docker daemon or a registry did not answer properly: down, timed out, 5xx."""
-
-    retriable = True
-
-
-# Docker relays registry answers on pull as text (often with status 500); these decide.
-_PULL_NOT_FOUND = ("manifest unknown", "name unknown", "not found", "repository does not exist",
-                   "no such image")
-_PULL_REFUSED = ("unauthorized", "denied", "authentication required", "no basic auth credentials",
-                 "incorrect username or password", "unknown blob", "blob unknown")
 # Errors of the connection to dockerd itself (socket gone, refused, timed out, cut mid-stream).
 _TRANSPORT_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                      requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError,
                      http.client.HTTPException, OSError)
-# What the SDK and its transport (or _KeepAlive) raise; anything else (TypeError, ...) is a bug
+# What the SDK and its transport (or KeepAlive) raise; anything else (TypeError, ...) is a bug
 # and propagates.
 _SDK_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException,
                urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+# The SDK's "not found" that `errors.WHEN_NOT_FOUND` speaks of, where it is not any 404.
+_NOT_FOUND = {"create": docker.errors.ImageNotFound}
 
 
 def _is_transport_error(exc: BaseException) -> bool:
@@ -248,55 +95,33 @@ def _describe(exc: BaseException) -> str:
 
 
 def _classify(exc: BaseException, what: str) -> ContainerRuntimeError:
-    """The generic rule: 5xx and transport failures are retriable, the rest is not."""
+    """The general rule: 5xx and transport failures are retriable, the rest is not."""
     if isinstance(exc, ContainerRuntimeError):
         return exc
     message = f"{what}: {_describe(exc)}"
     if isinstance(exc, docker.errors.APIError):
-        status = exc.status_code
-        if status is not None and status >= 500:
-            return RuntimeUnavailable(message)
-        return ContainerRuntimeError(message)
+        return errors.answered(exc.status_code, message)
     if _is_transport_error(exc):
-        return RuntimeUnavailable(message)
+        return errors.unanswered(message)
     return ContainerRuntimeError(message)
 
 
-def _classify_pull(text: str, what: str, status: int | None) -> ContainerRuntimeError:
-    """Classify a failed pull by Docker's message, falling back to its status code.
-
-    `status` is None for an error reported inside the pull's progress stream (a download cut
-    off or failing mid-way): retriable unless the text says the image is missing or refused.
-    """
-    lowered = text.lower()
-    message = f"{what}: {text}"
-    if any(fragment in lowered for fragment in _PULL_NOT_FOUND):
-        return ImageNotFound(message)
-    if any(fragment in lowered for fragment in _PULL_REFUSED):
-        return ContainerRuntimeError(message)
-    if status is None or status >= 500:
-        return RuntimeUnavailable(message)
-    return ContainerRuntimeError(message)
+def _failure(operation: str, exc: BaseException, what: str) -> ContainerRuntimeError | None:
+    """`operation`'s failure as the runtime raises it, by the table in `agent.runtime.errors`;
+    None when it counts as done."""
+    if (operation in errors.WHEN_NOT_FOUND
+            and isinstance(exc, _NOT_FOUND.get(operation, docker.errors.NotFound))):
+        return errors.not_found(operation, f"{what}: {_describe(exc)}")
+    if isinstance(exc, docker.errors.APIError):
+        if (operation == "remove" and exc.status_code == 409
+                and errors.REMOVAL_IN_PROGRESS in str(exc.explanation)):
+            return None
+        if operation == "pull":
+            return errors.pull_failed(str(exc.explanation or exc), what, exc.status_code)
+    return _classify(exc, what)
 
 
-# --- names and labels ------------------------------------------------------------------------
-
-def docker_container_name(task_id: str, container_name: str) -> str:
-    """The Docker name of a task's container: "skiff-<task_id>-<container_name>".
-
-    Deterministic, so it is known before the container is created (DESIGN.md invariant 5), and
-    injective: a task id has no "-", so the name splits back into its two parts. Raises
-    ValueError for a task id or container name Docker (or that split) cannot take.
-    """
-    if not _TASK_ID.match(task_id):
-        raise ValueError(f"task_id {task_id!r}: expected letters, digits, '_' or '.'")
-    if not _CONTAINER_NAME.match(container_name):
-        raise ValueError(f"container_name {container_name!r}: expected letters, digits, "
-                         "'_', '.' or '-'")
-    name = f"{_NAME_PREFIX}-{task_id}-{container_name}"
-    assert _DOCKER_NAME.match(name), name
-    return name
-
+# --- Docker's shapes -------------------------------------------------------------------------
 
 def _port_key(container_port: int, protocol: str) -> str:
     return f"{container_port}/{protocol.lower()}"
@@ -416,27 +241,11 @@ def _state_from_inspect(attrs: dict[str, Any]) -> ContainerState:
     )
 
 
-def docker_timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC, as Docker writes StartedAt / FinishedAt."""
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def just_started(state: ContainerState, spec: ContainerSpec) -> ContainerState | None:
-    """What an inspect would say of a created container right after its start succeeded, or
-    None when only Docker knows: the host ports it picked for published bridge ports. (A
-    process that exits at once is told by Docker's "die" event, as any later exit is.)"""
-    if spec.network_mode == "bridge" and spec.port_mappings:
-        return None
-    return replace(state, status="running", exit_code=None,
-                   started_at=docker_timestamp(datetime.now(timezone.utc)),
-                   health="starting" if spec.healthcheck is not None else None)
-
-
 # --- the adapter -----------------------------------------------------------------------------
 
-class Stream:
+class SdkStream:
     """A long Docker answer (log chunks, events) read as it comes; `close()` ends it from
-    another thread."""
+    another thread. Satisfies `agent.runtime.api.Stream`."""
 
     def __init__(self, stream: Any, what: str):
         self._stream = stream
@@ -460,109 +269,6 @@ class Stream:
                 pass
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float):
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
-
-
-class _KeepAlive:
-    """The calls made for every container (create, start, inspect) as plain HTTP/1.1 on the
-    engine's unix socket, over a pool of kept-alive connections. The SDK's requests stack costs
-    about 0.65 ms of client CPU a call on a 2-core machine, this about 0.15 ms, and the agent
-    competes with dockerd for the CPU while it starts containers. Error answers come out as the
-    SDK's own exceptions, so they are classified in one place with the rest."""
-
-    def __init__(self, socket_path: str, api_version: str, timeout: float, keep: int):
-        self._path = socket_path
-        self._prefix = f"/v{api_version}"
-        self._timeout = timeout
-        self._keep = keep  # idle connections kept at most
-        self._idle: list[_UnixConnection] = []
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def request(self, method: str, path: str, query: dict[str, str] | None = None,
-                body: Any = None) -> Any:
-        """The answer's JSON (None when empty); raises docker.errors.APIError (or NotFound,
-        ImageNotFound) for an error answer, OSError or HTTPException when dockerd is away."""
-        url = self._prefix + path + (f"?{urllib.parse.urlencode(query)}" if query else "")
-        payload = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        connection = self._take()
-        for attempt in (1, 2):
-            try:
-                connection.request(method, url, body=payload, headers=headers)
-                response = connection.getresponse()
-                data = response.read()
-                break
-            except (http.client.HTTPException, OSError) as exc:
-                connection.close()
-                # An idle connection dockerd had closed fails at once: once more, anew.
-                # (A create it did carry out then answers 409, which `create` adopts.)
-                if attempt == 2 or not isinstance(exc, (ConnectionError,
-                                                         http.client.RemoteDisconnected)):
-                    raise
-                connection = _UnixConnection(self._path, self._timeout)
-        self._give_back(connection)
-        if response.status >= 400:
-            raise _api_error(response.status, data, url)
-        return json.loads(data) if data else None
-
-    def _take(self) -> _UnixConnection:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return _UnixConnection(self._path, self._timeout)
-
-    def _give_back(self, connection: _UnixConnection) -> None:
-        with self._lock:
-            if not self._closed and len(self._idle) < self._keep:
-                self._idle.append(connection)
-                return
-        connection.close()
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle, self._closed = self._idle, [], True
-        for connection in idle:
-            connection.close()
-
-
-def _api_error(status: int, data: bytes, url: str) -> docker.errors.APIError:
-    """The SDK's exception for an error answer, as its own client would raise it."""
-    try:
-        explanation = str(json.loads(data)["message"])
-    except (ValueError, KeyError, TypeError):
-        explanation = data.decode(errors="replace").strip()
-    response = requests.Response()
-    response.status_code, response.url = status, url
-    kind = docker.errors.APIError
-    if status == 404:
-        kind = (docker.errors.ImageNotFound if "no such image" in explanation.lower()
-                else docker.errors.NotFound)
-    return kind(f"{status} error for {url}", response=response, explanation=explanation)
-
-
-def _quoted(reference: str) -> str:
-    return urllib.parse.quote(reference, safe="")
-
-
-def _unix_socket_path(base_url: str | None) -> str | None:
-    """The socket's path when `base_url` (None: the default) names a local unix socket."""
-    url = base_url or docker.constants.DEFAULT_UNIX_SOCKET
-    for scheme in ("unix://", "http+unix://"):
-        if url.startswith(scheme):
-            return "/" + url[len(scheme):].lstrip("/")
-    return None
-
-
 class DockerRuntime:
     """Container operations on one Docker engine, with errors classified.
 
@@ -578,7 +284,7 @@ class DockerRuntime:
         self._base_url = base_url
         self._timeout = timeout
         self._client: docker.APIClient | None = None
-        self._keepalive: _KeepAlive | None = None  # when dockerd is on a local unix socket
+        self._keepalive: KeepAlive | None = None  # when dockerd is on a local unix socket
         self._lock = threading.Lock()
 
     # The SDK's client, connected lazily; "auto" asks the daemon for its API version.
@@ -594,13 +300,13 @@ class DockerRuntime:
                 # No proxy or .netrc look-ups (requests reads the environment and stats files
                 # on every call otherwise): the engine's socket is never behind a proxy.
                 client.trust_env = False
-                path = _unix_socket_path(kwargs.get("base_url"))
-                self._keepalive = (_KeepAlive(path, client.api_version, self._timeout, _POOL_SIZE)
+                path = unix_socket_path(kwargs.get("base_url"))
+                self._keepalive = (KeepAlive(path, client.api_version, self._timeout, _POOL_SIZE)
                                    if path else None)
                 self._client = client
             return self._client
 
-    def _clients(self) -> tuple[docker.APIClient, _KeepAlive | None]:
+    def _clients(self) -> tuple[docker.APIClient, KeepAlive | None]:
         """The SDK's client and, when dockerd is local, the kept-alive socket for the calls
         made for every container."""
         api = self._api()
@@ -646,14 +352,9 @@ class DockerRuntime:
                                                   or message.get("errorDetail")):
                     detail = message.get("errorDetail") or {}
                     text = str(message.get("error") or detail.get("message") or message)
-                    raise _classify_pull(text, what, None)
-        except docker.errors.NotFound as exc:
-            raise ImageNotFound(f"{what}: {_describe(exc)}") from exc
-        except docker.errors.APIError as exc:
-            text = str(exc.explanation or exc)
-            raise _classify_pull(text, what, exc.status_code) from exc
+                    raise errors.pull_failed(text, what, None)
         except _SDK_ERRORS as exc:
-            raise _classify(exc, what) from exc
+            raise _failure("pull", exc, what) from exc
 
     def create(self, spec: ContainerSpec) -> ContainerState:
         """Create (not start) the container for `spec`; return its state ("created").
@@ -672,13 +373,10 @@ class DockerRuntime:
         for _ in range(3):  # the existing container may vanish between 409 and inspect
             try:
                 return self._create(spec, name)
-            except docker.errors.ImageNotFound as exc:
-                raise ImageNotFound(f"{what}: {_describe(exc)}") from exc
-            except docker.errors.APIError as exc:
-                if exc.status_code != 409 or "already in use" not in str(exc.explanation):
-                    raise _classify(exc, what) from exc
             except _SDK_ERRORS as exc:
-                raise _classify(exc, what) from exc
+                if not (isinstance(exc, docker.errors.APIError) and exc.status_code == 409
+                        and errors.NAME_IN_USE in str(exc.explanation)):
+                    raise _failure("create", exc, what) from exc
             try:
                 existing = self.inspect(name)
             except ContainerNotFound:
@@ -743,16 +441,14 @@ class DockerRuntime:
         try:
             api, keepalive = self._clients()
             if keepalive is not None:
-                keepalive.request("POST", f"/containers/{_quoted(container_id)}/start")
+                keepalive.request("POST", f"/containers/{quoted(container_id)}/start")
             else:
                 api.start(container_id)
-        except docker.errors.NotFound as exc:
-            raise ContainerNotFound(f"{what}: {_describe(exc)}") from exc
         except _SDK_ERRORS as exc:
-            raise _classify(exc, what) from exc
+            raise _failure("start", exc, what) from exc
 
     def logs(self, container_id: str, follow: bool = False, since: float | None = None,
-             tail: int | None = None) -> "Stream":
+             tail: int | None = None) -> SdkStream:
         """The container's output (stdout and stderr as Docker stores them), as chunks of bytes.
         With `follow` it goes on until the container stops or `close()` is called."""
         what = f"logs of {container_id}"
@@ -762,14 +458,14 @@ class DockerRuntime:
         if tail:
             kwargs["tail"] = tail
         stream = self._call(what, lambda api: api.logs(container_id, **kwargs))
-        return Stream(stream, what)
+        return SdkStream(stream, what)
 
-    def events(self, instance_id: str) -> "Stream":
+    def events(self, instance_id: str) -> SdkStream:
         """Docker's events for this instance's containers (start, die, health_status, ...), as
         dicts with the container's labels under Actor.Attributes, until `close()`."""
         filters = {"type": ["container"], "label": [f"{LABEL_INSTANCE}={instance_id}"]}
         what = "events"
-        return Stream(self._call(what, lambda api: api.events(decode=True, filters=filters)), what)
+        return SdkStream(self._call(what, lambda api: api.events(decode=True, filters=filters)), what)
 
     def stop(self, container_id: str, timeout: float) -> None:
         """SIGTERM (the image's stop signal), then SIGKILL after `timeout` seconds (rounded up).
@@ -780,24 +476,20 @@ class DockerRuntime:
         grace = max(0, math.ceil(timeout))
         try:
             self._api().stop(container_id, timeout=grace)
-        except docker.errors.NotFound:
-            return
         except _SDK_ERRORS as exc:
-            raise _classify(exc, what) from exc
+            error = _failure("stop", exc, what)
+            if error is not None:
+                raise error from exc
 
     def remove(self, container_id: str) -> None:
         """Remove the container, killing it if it runs. Gone already (or going) counts as done."""
         what = f"remove {container_id}"
         try:
             self._api().remove_container(container_id, force=True)
-        except docker.errors.NotFound:
-            return
-        except docker.errors.APIError as exc:
-            if exc.status_code == 409 and "already in progress" in str(exc.explanation):
-                return
-            raise _classify(exc, what) from exc
         except _SDK_ERRORS as exc:
-            raise _classify(exc, what) from exc
+            error = _failure("remove", exc, what)
+            if error is not None:
+                raise error from exc
 
     def inspect(self, container_id: str) -> ContainerState:
         """The container's state (by id or name). Raises ContainerNotFound."""
@@ -805,13 +497,11 @@ class DockerRuntime:
         try:
             api, keepalive = self._clients()
             if keepalive is not None:
-                attrs = keepalive.request("GET", f"/containers/{_quoted(container_id)}/json")
+                attrs = keepalive.request("GET", f"/containers/{quoted(container_id)}/json")
             else:
                 attrs = api.inspect_container(container_id)
-        except docker.errors.NotFound as exc:
-            raise ContainerNotFound(f"{what}: {_describe(exc)}") from exc
         except _SDK_ERRORS as exc:
-            raise _classify(exc, what) from exc
+            raise _failure("inspect", exc, what) from exc
         return _state_from_inspect(attrs)
 
     def list_containers(self, instance_id: str | None = None) -> list[ContainerState]:
