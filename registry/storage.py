@@ -208,6 +208,15 @@ def parse_reference(reference: str) -> str | Digest:
     return validate_tag(reference)
 
 
+def lookup_reference(reference: str) -> str | Digest:
+    """A manifest reference to look up: as `parse_reference`, except that a string that is no
+    valid tag names no manifest, so it is MANIFEST_UNKNOWN (the spec's answer to GET or HEAD of
+    a missing manifest) rather than MANIFEST_INVALID (which is for a bad tag on PUT)."""
+    if isinstance(reference, str) and ":" not in reference and not _TAG_RE.fullmatch(reference):
+        raise RegistryError("MANIFEST_UNKNOWN", f"unknown tag {reference!r}", {"tag": reference})
+    return parse_reference(reference)
+
+
 def tag_sort_key(tag: str) -> tuple[str, str]:
     """The spec's "lexical order" of tags: case-insensitive, ties broken by the exact bytes."""
     return tag.lower(), tag
@@ -1218,7 +1227,7 @@ class Repository:
 
     def resolve(self, reference: str | Digest) -> Digest:
         """The digest a tag points at (or the digest itself); raise MANIFEST_UNKNOWN if none."""
-        target = reference if isinstance(reference, Digest) else parse_reference(reference)
+        target = reference if isinstance(reference, Digest) else lookup_reference(reference)
         if isinstance(target, Digest):
             return target
         try:
