@@ -22,8 +22,6 @@ visible. Blob links in repositories are left alone: a link whose blob is gone se
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 
@@ -78,19 +76,19 @@ def collect_garbage(storage: Storage, *, dry_run: bool = False,
     _mark(storage, marked, seen, report, repair=not dry_run)
     with storage.gc_lock.exclusive():
         _mark(storage, marked, seen, report, repair=not dry_run)
-        for digest, path, st in storage.blobs.walk():
+        for digest, info in storage.blobs.walk():
             report.blobs += 1
             if digest in marked:
                 report.marked += 1
                 continue
-            if st.st_mtime >= cutoff:
+            if info.mtime >= cutoff:
                 report.kept_recent += 1
                 continue
-            report.deleted.append((str(digest), st.st_size))
+            report.deleted.append((str(digest), info.size))
             if not dry_run:
                 storage.blobs.delete(digest)
     if not dry_run:
-        _remove_leftovers(storage, cutoff)
+        storage.remove_leftovers(cutoff)
     log.info("garbage collection%s: %s", " (dry run)" if dry_run else "", report.summary())
     return report
 
@@ -116,21 +114,3 @@ def _mark(storage: Storage, marked: set[Digest], seen: set[tuple[str, Digest]],
             marked.update(blobs)
             if repair and repository.ensure_referrer(info):
                 report.referrers_repaired += 1
-
-
-def _remove_leftovers(storage: Storage, cutoff: float) -> None:
-    """Temporary files a crash left behind (never visible to readers), and the trash."""
-    for top in (storage.root / "blobs", storage.root / "repositories"):
-        for directory, _subdirs, files in os.walk(top):
-            for name in files:
-                if name.startswith(".tmp-"):
-                    path = os.path.join(directory, name)
-                    try:
-                        if os.stat(path).st_mtime < cutoff:
-                            os.unlink(path)
-                    except FileNotFoundError:
-                        pass
-    trash = storage.root / "trash"
-    if trash.is_dir():
-        for entry in os.listdir(trash):
-            shutil.rmtree(trash / entry, ignore_errors=True)

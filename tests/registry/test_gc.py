@@ -28,14 +28,14 @@ def push(storage: Storage, name: str, tag: str | None, seed: str) -> tuple[str, 
 
 
 def stored(storage: Storage) -> set[str]:
-    return {str(digest) for digest, _, _ in storage.blobs.walk()}
+    return {str(digest) for digest, _ in storage.blobs.walk()}
 
 
 def age(storage: Storage, digests: list[str], seconds: float = 7200) -> None:
     """Make blobs look `seconds` old (as if pushed long ago)."""
     stamp = time.time() - seconds
     for digest in digests:
-        os.utime(storage.blobs.path(Digest.parse(digest)), (stamp, stamp))
+        os.utime(storage.driver.local(storage.blobs.path(Digest.parse(digest))), (stamp, stamp))
 
 
 @pytest.fixture

@@ -105,10 +105,10 @@ def test_purge_leaves_young_sessions_and_crash_leftovers_go(tmp_path: Path) -> N
     storage = Storage(tmp_path / "data")
     young = storage.repository("app").start_upload()
     old = storage.repository("app").start_upload()
-    leftover = storage.uploads.root / ".new-crashed"
+    leftover = storage.root / "uploads" / ".new-crashed"
     leftover.mkdir()
     stamp = time.time() - 7200
-    for path in [*(storage.uploads.root / old.id).iterdir(), leftover]:
+    for path in [*(storage.root / "uploads" / old.id).iterdir(), leftover]:
         os.utime(path, (stamp, stamp))
     purged = storage.uploads.purge(3600)
     assert [s.id for s in purged] == [old.id]

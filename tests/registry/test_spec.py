@@ -108,6 +108,24 @@ def test_missing_manifest_and_blob_are_404(http: Client) -> None:
     assert unknown_repo.status == 404
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_manifest_by_a_reference_that_is_no_tag_is_404_on_pull(http: Client, method: str) -> None:
+    # No manifest can be stored under such a name, so it is not found (the spec's GET/HEAD
+    # answer), not invalid; a HEAD answer has no body, so its code is checked with GET only.
+    http.push_blob("app", b"x")
+    reply = http.request(method, "/v2/app/manifests/-bad-tag")
+    assert reply.status == 404
+    if method == "GET":
+        assert reply.error_code() == "MANIFEST_UNKNOWN"
+
+
+def test_manifest_put_by_a_reference_that_is_no_tag_is_400(http: Client) -> None:
+    reply = http.request("PUT", "/v2/app/manifests/-bad-tag", b"{}",
+                         {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert reply.status == 400 and reply.error_code() == "MANIFEST_INVALID"
+    assert http.request("GET", "/v2/app/manifests/-bad-tag").status == 404
+
+
 def test_blob_pull_get_head_and_range(http: Client) -> None:
     data = bytes(range(256)) * 10
     digest = http.push_blob("app", data)
