@@ -97,6 +97,8 @@ def parse_manifest(body: bytes, content_type: str | None) -> ParsedManifest:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise RegistryError("MANIFEST_INVALID", f"manifest is not JSON: {exc}") from None
+    except RecursionError:  # the parser recurses once per level; no manifest nests this deep
+        raise RegistryError("MANIFEST_INVALID", "manifest nests too deeply") from None
     if not isinstance(document, dict):
         raise RegistryError("MANIFEST_INVALID", "manifest must be a JSON object")
     media_type = _media_type(document, content_type)

@@ -294,7 +294,8 @@ def test_manifest_over_the_limit_is_413(http: Client) -> None:
     (b'{"schemaVersion": 1}', OCI_MANIFEST),
     (b'{"schemaVersion": 2, "mediaType": "application/x-other"}', "application/x-other"),
     (b'{"schemaVersion": 2, "mediaType": "' + DOCKER_MANIFEST.encode() + b'"}', OCI_MANIFEST),
-], ids=["not-json", "schema1", "unknown-type", "type-mismatch"])
+    (b'{"schemaVersion": 2, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", OCI_MANIFEST),
+], ids=["not-json", "schema1", "unknown-type", "type-mismatch", "nested-100000-deep"])
 def test_invalid_manifest_is_manifest_invalid(http: Client, body: bytes,
                                               content_type: str) -> None:
     reply = http.put_manifest("app", "bad", body, content_type)
