@@ -141,7 +141,7 @@ class ControlPlaneService:
 
     def _catch_up(self) -> None:
         """After a Conflict the local copy may be behind: wait until it has what etcd has."""
-        _, revision = self.store.snapshot(Keys.ROOT + "revision-probe/")
+        _, revision = self.store.snapshot(Keys.revision_probe())
         self.view.wait_for(revision)
 
     def _commit(self, **kwargs) -> int:
@@ -191,7 +191,7 @@ class ControlPlaneService:
 
     def list_clusters(self) -> list[Cluster]:
         clusters = {c.name: c for c in (Cluster.decode(e.value, e.mod_revision)
-                                        for e in self.store.list(Keys.ROOT + "clusters/"))}
+                                        for e in self.store.list(Keys.clusters()))}
         clusters.setdefault(DEFAULT_CLUSTER, Cluster(DEFAULT_CLUSTER))
         return sorted(clusters.values(), key=lambda c: c.name)
 
