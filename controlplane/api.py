@@ -20,7 +20,8 @@ from controlplane.errors import Busy, ControlPlaneError, InvalidParameter, NotFo
 from controlplane.ecs_services import ServiceOperations
 from controlplane.logs import AgentNotHere, CancelLogs, LogRelay, LogRequest
 from controlplane.scheduler.sim import snapshot_to_dict
-from controlplane.service import ControlPlaneService, TaskStateReport
+from controlplane.service import ControlPlaneService
+from controlplane.types import TaskStateReport
 from controlplane.store import StoreError, StoreUnavailable
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, controlplane_pb2 as pb, controlplane_pb2_grpc
 from skiffcore.status import TaskStatus

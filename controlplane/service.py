@@ -29,6 +29,8 @@ from controlplane.scheduler import (MAX_CONSTRAINTS, ClusterSnapshot, InstanceSn
                                     explain, parse_constraints, parse_strategies, release_task,
                                     schedule)
 from controlplane.store import ABSENT, Conflict, Store
+from controlplane.types import (ClusterSummary, ContainerReport, Failure, InstanceView,
+                                TaskStateReport)
 from controlplane.taskdef import TaskDefinitionError, TaskDefinitionSpec, parse_task_definition
 from skiffcore.status import StopCode, TaskStatus, advance
 
@@ -41,27 +43,6 @@ MAX_RUN_COUNT = 10
 MAX_BATCH_TASKS = 60  # tasks placed in one transaction (etcd allows 128 operations)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Failure:
-    arn: str
-    reason: str
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class ContainerReport:
-    """What an agent observed of one container."""
-
-    name: str
-    status: TaskStatus
-    exit_code: int | None = None
-    reason: str = ""
-    network_bindings: tuple[dict[str, Any], ...] = ()
-    runtime_id: str = ""
-    health_status: str = "UNKNOWN"  # HEALTHY | UNHEALTHY | UNKNOWN
-    restart_count: int = 0
 
 
 @dataclass
@@ -79,34 +60,6 @@ class _PlacementJob:
     failures: list[Failure] = dataclasses.field(default_factory=list)
     error: Exception | None = None
     done: bool = False
-
-
-@dataclass(frozen=True)
-class TaskStateReport:
-    """What an agent observed of one task."""
-
-    task_id: str
-    status: TaskStatus
-    containers: tuple[ContainerReport, ...] = ()
-    stop_code: str = ""
-    stopped_reason: str = ""
-    health_status: str = "UNKNOWN"
-
-
-@dataclass(frozen=True)
-class ClusterSummary:
-    cluster: Cluster
-    registered_instances: int
-    running_tasks: int
-    pending_tasks: int
-
-
-@dataclass(frozen=True)
-class InstanceView:
-    record: ContainerInstanceRecord
-    agent_connected: bool
-    running_tasks: int
-    pending_tasks: int
 
 
 class ControlPlaneService:

@@ -9,7 +9,8 @@ from controlplane.controller import ServiceController
 from controlplane.ecs_services import ServiceOperations
 from controlplane.leader import Election
 from controlplane.model import Keys
-from controlplane.service import ControlPlaneService, TaskStateReport
+from controlplane.service import ControlPlaneService
+from controlplane.types import TaskStateReport
 from controlplane.store import MemoryStore
 from skiff.services import wait_until
 from skiffcore.status import TaskStatus

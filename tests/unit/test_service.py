@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from controlplane.errors import InvalidParameter, NotFound
-from controlplane.service import ContainerReport, ControlPlaneService
+from controlplane.service import ControlPlaneService
+from controlplane.types import ContainerReport
 from controlplane.store import EtcdStore, MemoryStore
 from skiffcore.status import StopCode, TaskStatus
 
