@@ -19,7 +19,7 @@ from controlplane import convert
 from controlplane.errors import Busy, ControlPlaneError, InvalidParameter, NotFound
 from controlplane.ecs_services import ServiceOperations
 from controlplane.logs import AgentNotHere, CancelLogs, LogRelay, LogRequest
-from controlplane.scheduler.sim import snapshot_to_dict
+from controlplane.scheduler.snapshot_format import snapshot_to_dict
 from controlplane.service import ControlPlaneService
 from controlplane.types import TaskStateReport
 from controlplane.store import StoreError, StoreUnavailable
