@@ -200,6 +200,11 @@ class ContainerInstanceRecord(Record):
                                         for k, v in data.get("reservations", {}).items()})
         return super().from_dict(data, version)
 
+    def copy(self) -> "ContainerInstanceRecord":
+        """A copy to change: records from the state view are shared and read-only."""
+        return dataclasses.replace(self, reservations=dict(self.reservations),
+                                   attributes=dict(self.attributes))
+
     @property
     def arn(self) -> str:
         return f"{ARN_PREFIX}:container-instance/{self.cluster}/{self.instance_id}"
