@@ -1,4 +1,4 @@
-"""The control plane's records, as stored in etcd (JSON) and seen by the service layer.
+"""The control plane's records, as stored in etcd (JSON) and seen by the resource operations.
 
 Plain dataclasses: only `convert.py` and the gRPC edges know protobuf. Every record read
 from the store carries `version` (its etcd mod_revision) so the write that follows can
