@@ -1,4 +1,4 @@
-"""The gRPC edges: thin servicers that convert, call the service layer, and convert back.
+"""The gRPC edges: thin servicers that convert, call the resource operations, and convert back.
 
 Errors become gRPC status codes here and nowhere else.
 """
@@ -17,11 +17,11 @@ import grpc
 
 from controlplane import convert
 from controlplane.errors import Busy, ControlPlaneError, InvalidParameter, NotFound
-from controlplane.ecs_services import ServiceOperations
 from controlplane.logs import AgentNotHere, CancelLogs, LogRelay, LogRequest
-from controlplane.scheduler.sim import snapshot_to_dict
-from controlplane.service import ControlPlaneService, TaskStateReport
+from controlplane.resources import ControlPlane
+from controlplane.scheduler.snapshot_format import snapshot_to_dict
 from controlplane.store import StoreError, StoreUnavailable
+from controlplane.types import TaskStateReport
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, controlplane_pb2 as pb, controlplane_pb2_grpc
 from skiffcore.status import TaskStatus
 
@@ -43,7 +43,7 @@ def _abort(context, exc: Exception) -> None:
 
 
 def _edge(method):
-    """Translate the service layer's errors into gRPC status codes (unary methods)."""
+    """Translate the control plane's errors into gRPC status codes (unary methods)."""
 
     @functools.wraps(method)
     def wrapper(self, request, context):
@@ -116,21 +116,25 @@ def _status(value: int, field: str) -> TaskStatus:
 
 
 class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
-    def __init__(self, service: ControlPlaneService, relay: LogRelay):
-        self.service = service
-        self.services = ServiceOperations(service)
+    def __init__(self, control_plane: ControlPlane, relay: LogRelay):
+        self.clusters = control_plane.clusters
+        self.taskdefs = control_plane.taskdefs
+        self.tasks = control_plane.tasks
+        self.instances = control_plane.instances
+        self.agents = control_plane.agents
+        self.services = control_plane.services
         self.relay = relay
 
     @_stream_edge
     def GetTaskLogs(self, request, context):
-        task = self.service.task(request.cluster, request.task)
+        task = self.tasks.task(request.cluster, request.task)
         names = [c.name for c in task.containers]
         container = request.container or names[0]
         if container not in names:
             raise InvalidParameter("container", f"task {task.task_id} has no container "
                                                 f"{container!r} (it has {', '.join(names)})")
         if not (_forwarded(context) or self.relay.connected(task.cluster, task.instance_id)):
-            elsewhere = self.service.agent_elsewhere(task.cluster, task.instance_id)
+            elsewhere = self.agents.agent_elsewhere(task.cluster, task.instance_id)
             if elsewhere is None:
                 raise AgentNotHere(f"the agent of container instance {task.instance_id} is not "
                                    "connected to any control plane process (it may be stopped "
@@ -145,15 +149,15 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
     @_edge
     def CreateCluster(self, request, context):
         return pb.CreateClusterResponse(cluster=convert.cluster_pb(
-            self.service.create_cluster(request.cluster_name)))
+            self.clusters.create_cluster(request.cluster_name)))
 
     @_edge
     def ListClusters(self, request, context):
-        return pb.ListClustersResponse(cluster_arns=[c.arn for c in self.service.list_clusters()])
+        return pb.ListClustersResponse(cluster_arns=[c.arn for c in self.clusters.list_clusters()])
 
     @_edge
     def DescribeClusters(self, request, context):
-        summaries, failures = self.service.describe_clusters(request.clusters)
+        summaries, failures = self.clusters.describe_clusters(request.clusters)
         return pb.DescribeClustersResponse(
             clusters=[convert.cluster_pb(s.cluster, s) for s in summaries],
             failures=[convert.failure_pb(f) for f in failures])
@@ -164,27 +168,27 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
             document = json.loads(request.task_definition_json)
         except json.JSONDecodeError as exc:
             raise InvalidParameter("taskDefinition", f"not valid JSON: {exc}") from exc
-        record = self.service.register_task_definition(document)
+        record = self.taskdefs.register_task_definition(document)
         return pb.RegisterTaskDefinitionResponse(task_definition=convert.task_definition_pb(record))
 
     @_edge
     def DescribeTaskDefinition(self, request, context):
-        record = self.service.describe_task_definition(request.task_definition)
+        record = self.taskdefs.describe_task_definition(request.task_definition)
         return pb.DescribeTaskDefinitionResponse(task_definition=convert.task_definition_pb(record))
 
     @_edge
     def ListTaskDefinitions(self, request, context):
-        return pb.ListTaskDefinitionsResponse(task_definition_arns=self.service.list_task_definitions(
+        return pb.ListTaskDefinitionsResponse(task_definition_arns=self.taskdefs.list_task_definitions(
             request.family_prefix, request.status))
 
     @_edge
     def DeregisterTaskDefinition(self, request, context):
-        record = self.service.deregister_task_definition(request.task_definition)
+        record = self.taskdefs.deregister_task_definition(request.task_definition)
         return pb.DeregisterTaskDefinitionResponse(task_definition=convert.task_definition_pb(record))
 
     @_edge
     def RunTask(self, request, context):
-        tasks, failures = self.service.run_task(
+        tasks, failures = self.tasks.run_task(
             request.cluster, request.task_definition, request.count, request.group,
             request.started_by, convert.placement_constraints_json(request.placement_constraints),
             convert.placement_strategy_json(request.placement_strategy))
@@ -193,7 +197,7 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
 
     @_edge
     def StartTask(self, request, context):
-        tasks, failures = self.service.start_task(request.cluster, request.task_definition,
+        tasks, failures = self.tasks.start_task(request.cluster, request.task_definition,
                                                   list(request.container_instances), request.group,
                                                   request.started_by)
         return pb.StartTaskResponse(tasks=[convert.task_pb(t) for t in tasks],
@@ -201,37 +205,37 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
 
     @_edge
     def ExplainTask(self, request, context):
-        explanation = self.service.explain_task(request.cluster, request.task)
+        explanation = self.tasks.explain_task(request.cluster, request.task)
         return pb.ExplainTaskResponse(text=explanation.render(),
                                       explanation_json=json.dumps(explanation.as_dict()))
 
     @_edge
     def StopTask(self, request, context):
-        task = self.service.stop_task(request.cluster, request.task, request.reason)
+        task = self.tasks.stop_task(request.cluster, request.task, request.reason)
         return pb.StopTaskResponse(task=convert.task_pb(task))
 
     @_edge
     def DescribeTasks(self, request, context):
-        tasks, failures = self.service.describe_tasks(request.cluster, request.tasks)
+        tasks, failures = self.tasks.describe_tasks(request.cluster, request.tasks)
         return pb.DescribeTasksResponse(tasks=[convert.task_pb(t) for t in tasks],
                                         failures=[convert.failure_pb(f) for f in failures])
 
     @_edge
     def ListTasks(self, request, context):
-        tasks = self.service.list_tasks(request.cluster, request.family, request.container_instance,
+        tasks = self.tasks.list_tasks(request.cluster, request.family, request.container_instance,
                                         request.desired_status)
         return pb.ListTasksResponse(task_arns=[t.arn for t in tasks])
 
     @_edge
     def ListContainerInstances(self, request, context):
-        views, _ = self.service.instance_views(request.cluster)
+        views, _ = self.instances.instance_views(request.cluster)
         status = request.status.upper()
         return pb.ListContainerInstancesResponse(container_instance_arns=[
             v.record.arn for v in views if not status or v.record.status == status])
 
     @_edge
     def DescribeContainerInstances(self, request, context):
-        views, failures = self.service.instance_views(request.cluster, request.container_instances)
+        views, failures = self.instances.instance_views(request.cluster, request.container_instances)
         return pb.DescribeContainerInstancesResponse(
             container_instances=[convert.instance_pb(v.record, v) for v in views],
             failures=[convert.failure_pb(f) for f in failures])
@@ -239,34 +243,34 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
 
     @_edge
     def UpdateContainerInstancesState(self, request, context):
-        records, failures = self.service.update_instances_state(
+        records, failures = self.instances.update_instances_state(
             request.cluster, request.container_instances, request.status)
-        views, _ = self.service.instance_views(request.cluster, [r.instance_id for r in records])
+        views, _ = self.instances.instance_views(request.cluster, [r.instance_id for r in records])
         return pb.UpdateContainerInstancesStateResponse(
             container_instances=[convert.instance_pb(v.record, v) for v in views],
             failures=[convert.failure_pb(f) for f in failures])
 
     @_edge
     def PutAttributes(self, request, context):
-        done = self.service.put_attributes(request.cluster, [(a.name, a.value, a.target_id)
+        done = self.instances.put_attributes(request.cluster, [(a.name, a.value, a.target_id)
                                                              for a in request.attributes])
         return pb.PutAttributesResponse(attributes=[convert.target_attribute_pb(*a) for a in done])
 
     @_edge
     def DeleteAttributes(self, request, context):
-        done = self.service.delete_attributes(request.cluster, [(a.name, a.value, a.target_id)
+        done = self.instances.delete_attributes(request.cluster, [(a.name, a.value, a.target_id)
                                                                 for a in request.attributes])
         return pb.DeleteAttributesResponse(attributes=[convert.target_attribute_pb(*a) for a in done])
 
     @_edge
     def ListAttributes(self, request, context):
-        found = self.service.list_attributes(request.cluster, request.attribute_name,
+        found = self.instances.list_attributes(request.cluster, request.attribute_name,
                                              request.attribute_value)
         return pb.ListAttributesResponse(attributes=[convert.target_attribute_pb(*a) for a in found])
 
     @_edge
     def ExportSnapshot(self, request, context):
-        snapshot = self.service.cluster_snapshot(request.cluster)
+        snapshot = self.instances.cluster_snapshot(request.cluster)
         return pb.ExportSnapshotResponse(snapshot_json=json.dumps(snapshot_to_dict(snapshot)))
 
     @_edge
@@ -312,9 +316,10 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
-    def __init__(self, service: ControlPlaneService, relay: LogRelay,
+    def __init__(self, control_plane: ControlPlane, relay: LogRelay,
                  resend_interval: float = 30.0, coalesce: float = 0.02):
-        self.service = service
+        self.instances = control_plane.instances
+        self.agents = control_plane.agents
         self.relay = relay
         self.resend_interval = resend_interval
         self.coalesce = coalesce
@@ -322,7 +327,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     @_stream_edge
     def StreamCommands(self, request, context):
         """Log requests (and their cancellations) for this agent, while it stays connected."""
-        record = self.service.instance(request.cluster, request.instance_id)
+        record = self.instances.instance(request.cluster, request.instance_id)
         commands = self.relay.attach(record.cluster, record.instance_id)
         context.add_callback(lambda: commands.put(None))  # wake the loop when the agent goes
         try:
@@ -355,18 +360,18 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
 
     @_edge
     def RegisterContainerInstance(self, request, context):
-        record = self.service.register_instance(
+        record = self.agents.register_instance(
             request.cluster, request.instance_id, request.name,
             convert.resource_value(request.total_resources, "CPU"),
             convert.resource_value(request.total_resources, "MEMORY"),
             {a.name: a.value for a in request.attributes}, request.agent_version)
-        self.service.heartbeat(record.cluster, record.instance_id, registering=True)
+        self.agents.heartbeat(record.cluster, record.instance_id, registering=True)
         return agent_pb2.RegisterContainerInstanceResponse(
             container_instance=convert.instance_pb(record))
 
     @_edge
     def Heartbeat(self, request, context):
-        self.service.heartbeat(request.cluster, request.instance_id)
+        self.agents.heartbeat(request.cluster, request.instance_id)
         return agent_pb2.HeartbeatResponse()
 
     @_stream_edge
@@ -376,10 +381,10 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         a dead agent's stream is noticed. A task's recorded status changing is no reason: the
         agent reported it itself, and its `last_status` only matters to a task it has not
         seen yet (adoption), which comes with a change."""
-        self.service.instance(request.cluster, request.instance_id)
+        self.instances.instance(request.cluster, request.instance_id)
         changed = threading.Event()
         changed.set()
-        cancel = self.service.watch_assignments(request.cluster, request.instance_id, changed.set)
+        cancel = self.agents.watch_assignments(request.cluster, request.instance_id, changed.set)
         context.add_callback(changed.set)  # wake the loop when the agent goes away
         last, sent_at, looked_at = None, 0.0, -math.inf
         built: dict[str, tuple[int, agent_pb2.TaskAssignment]] = {}  # task id -> (version, pb)
@@ -395,7 +400,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                 changed.clear()
                 if not context.is_active():
                     break
-                assignments = self.service.assignments(request.cluster, request.instance_id)
+                assignments = self.agents.assignments(request.cluster, request.instance_id)
                 # Task definition revisions are immutable: the arn stands for the containers.
                 key = [(t.task_id, t.desired, t.task_definition_arn) for t, _ in assignments]
                 if key != last or time.monotonic() - sent_at >= self.resend_interval:
@@ -420,7 +425,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
 
     @_edge
     def ReportTaskStates(self, request, context):
-        failures = self.service.report_task_states(request.cluster, request.instance_id, [
+        failures = self.agents.report_task_states(request.cluster, request.instance_id, [
             TaskStateReport(r.task_id, _status(r.status, "reports.status"),
                             tuple(convert.container_report(c) for c in r.containers),
                             r.stop_code, r.stopped_reason, convert.health_name(r.health_status))

@@ -26,10 +26,10 @@ from skiffcore.status import TaskStatus
 
 log = logging.getLogger("skiff.controlplane.cache")
 
-_INSTANCES = Keys.ROOT + "instances/"
-_SESSIONS = Keys.ROOT + "sessions/"
-_TASKS = Keys.ROOT + "tasks/"
-_SERVICES = Keys.ROOT + "services/"
+_INSTANCES = Keys.instances()
+_SESSIONS = Keys.sessions()
+_TASKS = Keys.tasks()
+_SERVICES = Keys.services()
 
 
 class StateView:

@@ -6,7 +6,7 @@ writes fenced by the leadership epoch (invariant 8). A pass runs after any chang
 sees (debounced) and at least every `tick` seconds, for time-based rules (health grace,
 backoff, lost instances, retention).
 
-    controller = ServiceController(layer, election).start()
+    controller = ServiceController(control_plane, election).start()
 """
 
 from __future__ import annotations
@@ -19,22 +19,26 @@ from typing import Callable
 
 from controlplane.deployments import (DAEMON, SCHEDULER_STOP, Placement, copy_service,
                                       reconcile, add_event)
-from controlplane.ecs_services import new_deployment_id
 from controlplane.leader import Election, NotLeader
 from controlplane.model import ContainerInstanceRecord, Keys, ServiceRecord, TaskRecord
-from controlplane.service import MAX_BATCH_TASKS, ControlPlaneService, placement_rules
+from controlplane.resources import ControlPlane
+from controlplane.resources.services import new_deployment_id
+from controlplane.resources.tasks import MAX_BATCH_TASKS, placement_rules
 from controlplane.store import Conflict, StoreError
 
 log = logging.getLogger("skiff.controlplane.controller")
 
 
 class ServiceController:
-    def __init__(self, layer: ControlPlaneService, election: Election, tick: float = 1.0,
+    def __init__(self, control_plane: ControlPlane, election: Election, tick: float = 1.0,
                  lost_after: float = 30.0, stopped_retention: float = 3600.0,
                  max_backoff: float = 900.0,
                  debounce: float = 0.02, clock: Callable[[], float] = time.monotonic):
-        self.layer = layer
-        self.view = layer.view
+        self.work = control_plane.work
+        self.view = control_plane.view
+        self.taskdefs = control_plane.taskdefs
+        self.tasks = control_plane.tasks
+        self.instances = control_plane.instances
         self.election = election
         self.tick = tick
         self.lost_after = lost_after
@@ -127,8 +131,8 @@ class ServiceController:
                            instances: dict[str, ContainerInstanceRecord]) -> None:
         self._settled.pop((cluster, service.name), None)
         fence = self.election.fence()
-        now_ms = self.layer.now_ms()
-        spec = self.layer.spec(service.task_definition_arn)
+        now_ms = self.work.now_ms()
+        spec = self.taskdefs.spec(service.task_definition_arn)
         has_check = any(c.health_check is not None and c.essential for c in spec.containers)
         draining = {i for i, r in instances.items() if r.status == "DRAINING"}
         views = [t.view(t.instance_id in draining, t.instance_id in lost, has_check)
@@ -145,7 +149,7 @@ class ServiceController:
         if primary is not None:  # a rollback changes the service's task definition
             after.task_definition_arn = primary.task_definition_arn
 
-        stopped = self.layer.stop_tasks(cluster, decision.stop, SCHEDULER_STOP, fence)
+        stopped = self.tasks.stop_tasks(cluster, decision.stop, SCHEDULER_STOP, fence)
         if stopped:
             add_event(after, now_ms, f"(service {service.name}) has stopped {len(stopped)} running "
                                      f"tasks: {' '.join(f'(task {t})' for t in stopped)}.")
@@ -154,14 +158,14 @@ class ServiceController:
 
         if service.status == "DRAINING" and not any(v.alive for v in views) and not decision.start:
             key = Keys.service(cluster, service.name)
-            self.layer._commit(deletes=[key], expect={key: service.version, **fence})
+            self.work.commit(deletes=[key], expect={key: service.version}, fence=fence)
             log.info("service %s deleted", service.name)
             return
         version = service.version
         if after.encode() != service.encode():
             key = Keys.service(cluster, service.name)
-            version = self.layer._commit(puts={key: after.encode()},
-                                         expect={key: service.version, **fence})
+            version = self.work.commit(puts={key: after.encode()},
+                                       expect={key: service.version}, fence=fence)
         if not stopped and not decision.start:
             # Settled: its own write aside (events, rollout states), nothing changed that it
             # decides on.
@@ -170,7 +174,7 @@ class ServiceController:
     def _start(self, cluster: str, service: ServiceRecord, placement: Placement,
                fence: dict[str, int], now_ms: int) -> None:
         deployment = next(d for d in service.deployments if d.id == placement.deployment_id)
-        record = self.layer.describe_task_definition(deployment.task_definition_arn)
+        record = self.taskdefs.describe_task_definition(deployment.task_definition_arn)
         constraints, strategies = placement_rules(service.placement_constraints,
                                                   service.placement_strategy or DEFAULT_SPREAD)
         targets = (placement.instance_id,) if placement.instance_id else None
@@ -179,7 +183,7 @@ class ServiceController:
         failures = []
         while remaining > 0:  # as many per transaction as etcd takes
             batch = min(MAX_BATCH_TASKS, remaining)
-            placed, refused = self.layer.place(cluster, record, batch, service.group,
+            placed, refused = self.tasks.place(cluster, record, batch, service.group,
                                                deployment.id, constraints, strategies, targets,
                                                fence)
             started += placed
@@ -204,21 +208,21 @@ class ServiceController:
         for record in self.view.instances(cluster).values():
             if record.status != "ACTIVE" or record.instance_id not in connected:
                 continue
-            snapshot = self.layer._instance_snapshot(record, True)
+            snapshot = self.instances.instance_snapshot(record, True)
             if all(c.parsed is None or c.parsed.evaluate(snapshot) for c in constraints):
                 eligible.append(record.instance_id)
         return eligible
 
     def _forget_old_stopped_tasks(self, cluster: str) -> None:
         """Stopped tasks stay describable for `stopped_retention` (ECS: 1 hour), then go."""
-        horizon = self.layer.now_ms() - self.stopped_retention_ms
+        horizon = self.work.now_ms() - self.stopped_retention_ms
         old = [t for t in self.view.stopped_tasks(cluster)
                if t.stopped_at_ms and t.stopped_at_ms < horizon]
         fence = self.election.fence()
         for task in old[:100]:  # bounded work per pass
             key = Keys.task(cluster, task.task_id)
             try:
-                self.layer._commit(deletes=[key], expect={key: task.version, **fence})
+                self.work.commit(deletes=[key], expect={key: task.version}, fence=fence)
             except Conflict:
                 pass
 

@@ -8,8 +8,8 @@ import json
 from controlplane.errors import InvalidParameter
 from controlplane.model import (ARN_PREFIX, Cluster, ContainerInstanceRecord, ServiceRecord,
                                 TaskDefinitionRecord, TaskRecord)
-from controlplane.service import ClusterSummary, ContainerReport, Failure, InstanceView
 from controlplane.taskdef import TaskDefinitionSpec
+from controlplane.types import ClusterSummary, ContainerReport, Failure, InstanceView
 from skiffapi.v1 import agent_pb2, controlplane_pb2, types_pb2
 from skiffcore.status import TaskStatus
 

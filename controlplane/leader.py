@@ -1,6 +1,6 @@
 """Leader election with fencing (design invariant 8).
 
-Every control-plane process campaigns for one key, `/skiff/v1/leader`, created under a lease
+Every control-plane process campaigns for one key, `Keys.leader()`, created under a lease
 of its own. The winner runs the scheduler's and controllers' loops. A lease alone is not
 mutual exclusion: a leader paused past its TTL wakes up believing it still leads. So every
 write a leader-only loop makes carries `Leadership.fence()` in its `expect`: the leader key
@@ -24,7 +24,7 @@ from controlplane.store import ABSENT, Conflict, Store, StoreError
 
 log = logging.getLogger("skiff.controlplane.leader")
 
-LEADER_KEY = Keys.ROOT + "leader"
+LEADER_KEY = Keys.leader()
 
 
 class NotLeader(Exception):

@@ -1,4 +1,4 @@
-"""The control plane's records, as stored in etcd (JSON) and seen by the service layer.
+"""The control plane's records, as stored in etcd (JSON) and seen by the resource operations.
 
 Plain dataclasses: only `convert.py` and the gRPC edges know protobuf. Every record read
 from the store carries `version` (its etcd mod_revision) so the write that follows can
@@ -200,6 +200,11 @@ class ContainerInstanceRecord(Record):
                                         for k, v in data.get("reservations", {}).items()})
         return super().from_dict(data, version)
 
+    def copy(self) -> "ContainerInstanceRecord":
+        """A copy to change: records from the state view are shared and read-only."""
+        return dataclasses.replace(self, reservations=dict(self.reservations),
+                                   attributes=dict(self.attributes))
+
     @property
     def arn(self) -> str:
         return f"{ARN_PREFIX}:container-instance/{self.cluster}/{self.instance_id}"
@@ -254,7 +259,7 @@ class ServiceRecord(ServiceSpec, Record):
 
 
 class Keys:
-    """The etcd key layout, in one place.
+    """The etcd key layout, in one place: no other module spells a key or a prefix.
 
     /skiff/v1/clusters/<cluster>
     /skiff/v1/families/<family>                        last revision handed out
@@ -264,6 +269,10 @@ class Keys:
     /skiff/v1/sessions/<cluster>/<instance id>        leased: present while the agent heartbeats
     /skiff/v1/services/<cluster>/<service name>
     /skiff/v1/leader                                   leased: the leader's identity (epoch = its revision)
+    /skiff/v1/revision-probe/                          never written: reading it returns etcd's revision
+
+    The plural helpers are prefixes: of one cluster's keys, or, without a cluster, of every
+    cluster's.
     """
 
     ROOT = "/skiff/v1/"
@@ -271,6 +280,10 @@ class Keys:
     @staticmethod
     def cluster(name: str) -> str:
         return f"{Keys.ROOT}clusters/{name}"
+
+    @staticmethod
+    def clusters() -> str:
+        return f"{Keys.ROOT}clusters/"
 
     @staticmethod
     def family(family: str) -> str:
@@ -282,36 +295,50 @@ class Keys:
 
     @staticmethod
     def taskdefs(family: str = "") -> str:
-        return f"{Keys.ROOT}taskdefs/{family + '/' if family else ''}"
+        return f"{Keys.ROOT}taskdefs/{_segment(family)}"
 
     @staticmethod
     def task(cluster: str, task_id: str) -> str:
         return f"{Keys.ROOT}tasks/{cluster}/{task_id}"
 
     @staticmethod
-    def tasks(cluster: str) -> str:
-        return f"{Keys.ROOT}tasks/{cluster}/"
+    def tasks(cluster: str = "") -> str:
+        return f"{Keys.ROOT}tasks/{_segment(cluster)}"
 
     @staticmethod
     def instance(cluster: str, instance_id: str) -> str:
         return f"{Keys.ROOT}instances/{cluster}/{instance_id}"
 
     @staticmethod
-    def instances(cluster: str) -> str:
-        return f"{Keys.ROOT}instances/{cluster}/"
+    def instances(cluster: str = "") -> str:
+        return f"{Keys.ROOT}instances/{_segment(cluster)}"
 
     @staticmethod
     def service(cluster: str, name: str) -> str:
         return f"{Keys.ROOT}services/{cluster}/{name}"
 
     @staticmethod
-    def services(cluster: str) -> str:
-        return f"{Keys.ROOT}services/{cluster}/"
+    def services(cluster: str = "") -> str:
+        return f"{Keys.ROOT}services/{_segment(cluster)}"
 
     @staticmethod
     def session(cluster: str, instance_id: str) -> str:
         return f"{Keys.ROOT}sessions/{cluster}/{instance_id}"
 
     @staticmethod
-    def sessions(cluster: str) -> str:
-        return f"{Keys.ROOT}sessions/{cluster}/"
+    def sessions(cluster: str = "") -> str:
+        return f"{Keys.ROOT}sessions/{_segment(cluster)}"
+
+    @staticmethod
+    def leader() -> str:
+        return f"{Keys.ROOT}leader"
+
+    @staticmethod
+    def revision_probe() -> str:
+        """A prefix nothing is stored under: a snapshot of it costs nothing but the revision."""
+        return f"{Keys.ROOT}revision-probe/"
+
+
+def _segment(name: str) -> str:
+    """`name/` as a key prefix segment; empty for every name."""
+    return f"{name}/" if name else ""

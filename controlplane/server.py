@@ -13,7 +13,7 @@ from controlplane.api import AgentServicer, ControlPlaneServicer
 from controlplane.controller import ServiceController
 from controlplane.leader import Election
 from controlplane.logs import LogRelay
-from controlplane.service import ControlPlaneService
+from controlplane.resources import ControlPlane
 from controlplane.store import EtcdStore, Store
 from skiffapi.v1 import agent_pb2_grpc, controlplane_pb2_grpc
 
@@ -56,20 +56,23 @@ class ControlPlaneServer:
             raise RuntimeError(f"cannot listen on {listen}")
         self.listen = listen
         self.advertise = advertise or advertised_address(listen, self.port)
-        self.service = ControlPlaneService(store, session_timeout=session_timeout,
-                                           address=self.advertise)
+        # Built here, started in start(): constructing a server runs no thread.
+        self.control_plane = ControlPlane(store, session_timeout=session_timeout,
+                                          address=self.advertise)
         # Every replica serves the API; the elected one also runs the controllers.
         self.election = Election(store)
-        self.controller = ServiceController(self.service, self.election, lost_after=lost_after,
+        self.controller = ServiceController(self.control_plane, self.election, lost_after=lost_after,
                                             stopped_retention=stopped_retention,
                                             max_backoff=max_backoff)
         relay = LogRelay()
         controlplane_pb2_grpc.add_ControlPlaneServicer_to_server(
-            ControlPlaneServicer(self.service, relay), self._server)
-        agent_pb2_grpc.add_AgentServiceServicer_to_server(AgentServicer(self.service, relay),
-                                                          self._server)
+            ControlPlaneServicer(self.control_plane, relay), self._server)
+        agent_pb2_grpc.add_AgentServiceServicer_to_server(
+            AgentServicer(self.control_plane, relay), self._server)
 
     def start(self) -> "ControlPlaneServer":
+        """Load the state view before serving anything, then serve and campaign."""
+        self.control_plane.start()
         self._server.start()
         self.election.start()
         self.controller.start()
@@ -83,7 +86,7 @@ class ControlPlaneServer:
         self.controller.close()
         self.election.close()
         self._server.stop(grace).wait()
-        self.service.close()
+        self.control_plane.close()
 
 
 def serve(etcd: str, listen: str, advertise: str | None = None, **settings: float) -> None:

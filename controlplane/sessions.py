@@ -1,7 +1,7 @@
 """Agent sessions: which container instances have a live agent.
 
 An instance counts as connected while its session key exists in etcd
-(`/skiff/v1/sessions/<cluster>/<instance>`). The control-plane process the agent talks to
+(`Keys.session(cluster, instance)`). The control-plane process the agent talks to
 writes that key under one etcd lease of its own, kept alive by one keepalive loop, so a
 heartbeat costs no etcd write: it only refreshes a time in memory. The key goes away when
 

@@ -11,7 +11,7 @@ Two implementations with the same revision semantics share one contract test:
 (for unit tests and the scheduler's tools).
 
     store = EtcdStore.connect("127.0.0.1:2379")
-    entry = store.get("/skiff/v1/clusters/default")
+    entry = store.get(Keys.cluster("default"))        # keys: controlplane.model.Keys
     store.commit(puts={entry.key: b"..."}, expect={entry.key: entry.mod_revision})
 """
 

@@ -56,15 +56,13 @@ from controlplane.scheduler.expression import (Constraint, Strategy, parse_const
                                                parse_strategies)
 from controlplane.scheduler.model import (ClusterSnapshot, DEFAULT_DYNAMIC_PORT_RANGE,
                                           InstanceSnapshot, Placement, Port, TaskRequest)
+from controlplane.scheduler.snapshot_format import SNAPSHOT_FORMAT, snapshot_to_dict
 
 __all__ = [
     "DEFAULT_INSTANCE_TYPES", "DEFAULT_TASK_SHAPES", "InstanceType", "SNAPSHOT_FORMAT",
     "SimConfig", "Workload", "WorkloadTask", "run_sim", "simulate", "snapshot_from_dict",
     "snapshot_to_dict", "synthetic_cluster", "synthetic_workload", "workload_from_dict",
 ]
-
-SNAPSHOT_FORMAT = "skiff.snapshot/v1"
-
 
 @dataclass(frozen=True)
 class InstanceType:
@@ -344,20 +342,6 @@ def _ports(values: Any, where: str) -> tuple[Port, ...]:
             raise PlacementError(f"{where}[{index}]", f"must be PORT[/tcp|udp], got {value!r}")
         ports.append((int(number), protocol))
     return tuple(ports)
-
-
-def snapshot_to_dict(snapshot: ClusterSnapshot) -> dict[str, Any]:
-    """The ``skiff debug snapshot`` export (JSON-ready); `snapshot_from_dict` reads it back."""
-    return {"format": SNAPSHOT_FORMAT, "instances": [{
-        "instanceId": i.instance_id, "status": i.status, "agentConnected": i.agent_connected,
-        "remainingCpu": i.remaining_cpu, "remainingMemory": i.remaining_memory,
-        "registeredCpu": i.registered_cpu, "registeredMemory": i.registered_memory,
-        "usedPorts": [f"{p}/{q}" for p, q in sorted(i.used_ports)],
-        "attributes": dict(i.attributes), "agentVersion": i.agent_version,
-        "registeredAtMs": i.registered_at_ms, "taskGroups": list(i.task_groups),
-        "dynamicPortRange": list(i.dynamic_port_range),
-        "reservedDynamicPorts": i.reserved_dynamic_ports,
-    } for i in snapshot.instances]}
 
 
 def snapshot_from_dict(data: Mapping[str, Any]) -> ClusterSnapshot:

@@ -36,10 +36,10 @@ def logs_error(server: ControlPlaneServer, task_id: str) -> grpc.RpcError:
 
 def run_task(holder: ControlPlaneServer) -> tuple[str, str]:
     """A task on an instance whose agent registered with `holder`: (instance id, task id)."""
-    holder.service.register_task_definition(taskdef())
-    instance_id = add_instance(holder.service)
-    holder.service.heartbeat("default", instance_id, registering=True)
-    tasks, _ = holder.service.run_task("default", "web")
+    holder.control_plane.taskdefs.register_task_definition(taskdef())
+    instance_id = add_instance(holder.control_plane)
+    holder.control_plane.agents.heartbeat("default", instance_id, registering=True)
+    tasks, _ = holder.control_plane.tasks.run_task("default", "web")
     return instance_id, tasks[0].task_id
 
 

@@ -1,6 +1,6 @@
 """ECS services, the API side: CreateService, UpdateService, DeleteService, DescribeServices,
 ListServices. These only write desired state (the service record); the leader's controller
-(controller.py) starts and stops the tasks.
+(controlplane/controller.py) starts and stops the tasks.
 """
 
 from __future__ import annotations
@@ -13,35 +13,46 @@ from controlplane.deployments import (ACTIVE, DAEMON, PRIMARY, REPLICA, Deployme
                                       copy_service, count_live)
 from controlplane.errors import InvalidParameter, NotFound
 from controlplane.model import Keys, ServiceRecord
-from controlplane.service import ControlPlaneService, Failure, cluster_name, placement_rules
+from controlplane.resources.clusters import Clusters, cluster_name
+from controlplane.resources.taskdefs import TaskDefinitions
+from controlplane.resources.tasks import placement_rules
 from controlplane.store import ABSENT
+from controlplane.types import Failure
+from controlplane.unit_of_work import UnitOfWork
+
+__all__ = ["DEFAULT_HEALTHY_AFTER_SECONDS", "SERVICE_NAME", "Services", "new_deployment_id"]
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 DEFAULT_HEALTHY_AFTER_SECONDS = 40
 
 
 def new_deployment_id() -> str:
+    """A fresh deployment id in ECS's shape."""
     return f"ecs-svc/{random.randrange(10 ** 18, 10 ** 19)}"
 
 
-class ServiceOperations:
-    def __init__(self, layer: ControlPlaneService):
-        self.layer = layer
-        self.store = layer.store
+class Services:
+    def __init__(self, work: UnitOfWork, clusters: Clusters, taskdefs: TaskDefinitions):
+        self.work = work
+        self.clusters = clusters
+        self.taskdefs = taskdefs
 
     def service(self, cluster: str, name: str) -> ServiceRecord:
-        cluster = self.layer.cluster(cluster).name
+        """The service (by name or ARN) as etcd has it now."""
+        cluster = self.clusters.cluster(cluster).name
         name = name.rsplit("/", 1)[-1]
-        entry = self.store.get(Keys.service(cluster, name))
-        if entry is None:
+        record = self.work.get(ServiceRecord, Keys.service(cluster, name))
+        if record is None:
             raise NotFound(f"service {name} not found in cluster {cluster}")
-        return ServiceRecord.decode(entry.value, entry.mod_revision)
+        return record
 
     def create_service(self, cluster: str, name: str, task_definition: str, desired_count: int = 0,
                        scheduling_strategy: str = REPLICA, deployment_configuration: dict | None = None,
                        placement_constraints: list[dict] = (), placement_strategy: list[dict] = (),
                        healthy_after_seconds: int | None = None) -> ServiceRecord:
-        cluster = self.layer.cluster(cluster).name
+        """ECS CreateService: store the service with its first (PRIMARY) deployment; the
+        controller starts its tasks."""
+        cluster = self.clusters.cluster(cluster).name
         if not SERVICE_NAME.match(name or ""):
             raise InvalidParameter("serviceName", "up to 255 letters, numbers, hyphens and "
                                                   f"underscores, got {name!r}")
@@ -52,14 +63,14 @@ class ServiceOperations:
         if strategy == DAEMON and placement_strategy:
             raise InvalidParameter("placementStrategy", "a DAEMON service takes no placement "
                                                         "strategy")
-        record = self.layer._runnable(task_definition)
+        record = self.taskdefs.runnable(task_definition)
         placement_rules(placement_constraints, placement_strategy)  # validates, names the field
         service = ServiceRecord(name, 0 if strategy == DAEMON else _count(desired_count), [], [],
                                 scheduling_strategy=strategy, cluster=cluster,
                                 task_definition_arn=record.arn,
                                 placement_constraints=list(placement_constraints),
                                 placement_strategy=list(placement_strategy),
-                                created_at_ms=self.layer.now_ms())
+                                created_at_ms=self.work.now_ms())
         defaults = (0, 100) if strategy == DAEMON else (100, 200)
         _configure(service, deployment_configuration or {}, defaults)
         service.healthy_after_ms = 1000 * _healthy_after(healthy_after_seconds)
@@ -70,21 +81,23 @@ class ServiceOperations:
         key = Keys.service(cluster, name)
 
         def attempt() -> ServiceRecord:
-            existing = self.store.get(key)
+            existing = self.work.store.get(key)
             if existing is not None:
                 raise InvalidParameter("serviceName", f"service {name} already exists in "
                                                       f"cluster {cluster}")
-            self.layer._commit(puts={key: service.encode()}, expect={key: ABSENT})
+            self.work.commit(puts={key: service.encode()}, expect={key: ABSENT})
             return service
 
-        return self.layer._retry(attempt)
+        return self.work.retry(attempt)
 
     def update_service(self, cluster: str, name: str, task_definition: str | None = None,
                        desired_count: int | None = None, deployment_configuration: dict | None = None,
                        force_new_deployment: bool = False,
                        placement: tuple[list[dict], list[dict]] | None = None,
                        healthy_after_seconds: int | None = None) -> ServiceRecord:
-        record = self.layer._runnable(task_definition) if task_definition else None
+        """ECS UpdateService: what is given changes; a new task definition (or
+        `force_new_deployment`) starts a deployment, which the controller rolls out."""
+        record = self.taskdefs.runnable(task_definition) if task_definition else None
         if placement is not None:
             placement_rules(*placement)
         if desired_count is not None:
@@ -94,7 +107,7 @@ class ServiceOperations:
             service = self.service(cluster, name)
             if service.status != "ACTIVE":
                 raise InvalidParameter("service", f"service {name} is {service.status}")
-            now = self.layer.now_ms()
+            now = self.work.now_ms()
             if desired_count is not None and service.scheduling_strategy == REPLICA:
                 service.desired_count = desired_count
             if deployment_configuration:
@@ -116,10 +129,10 @@ class ServiceOperations:
                 add_event(service, now, f"(service {service.name}) started deployment "
                                         f"{deployment.id} of {arn.rsplit('/', 1)[-1]}.")
             key = Keys.service(service.cluster, service.name)
-            self.layer._commit(puts={key: service.encode()}, expect={key: service.version})
+            self.work.commit(puts={key: service.encode()}, expect={key: service.version})
             return self.with_live_counts(service)
 
-        return self.layer._retry(attempt)
+        return self.work.retry(attempt)
 
     def delete_service(self, cluster: str, name: str, force: bool = False) -> ServiceRecord:
         """ECS: scale to 0 first, or force. The controller stops the tasks, then removes it."""
@@ -130,19 +143,19 @@ class ServiceOperations:
                 raise InvalidParameter("service", "the service cannot be deleted while it is "
                                                   "scaled above 0; scale it to 0 or use force")
             service.status, service.desired_count = "DRAINING", 0
-            add_event(service, self.layer.now_ms(), f"(service {service.name}) is being deleted.")
+            add_event(service, self.work.now_ms(), f"(service {service.name}) is being deleted.")
             key = Keys.service(service.cluster, service.name)
-            self.layer._commit(puts={key: service.encode()}, expect={key: service.version})
+            self.work.commit(puts={key: service.encode()}, expect={key: service.version})
             return self.with_live_counts(service)
 
-        return self.layer._retry(attempt)
+        return self.work.retry(attempt)
 
     def describe_services(self, cluster: str, names: Iterable[str]
                           ) -> tuple[list[ServiceRecord], list[Failure]]:
         """Read from the state view, as tasks and instances are (this process's own writes
         are in it before they return), with counts from the tasks it holds."""
         cluster = cluster_name(cluster)
-        known = self.layer.view.services(cluster)
+        known = self.work.view.services(cluster)
         services, failures = [], []
         for name in names:
             record = known.get(name.rsplit("/", 1)[-1])
@@ -151,7 +164,7 @@ class ServiceOperations:
             else:
                 services.append(self.with_live_counts(record))
         if not services:
-            self.layer.cluster(cluster)  # ECS: a cluster that does not exist is an error
+            self.clusters.cluster(cluster)  # ECS: a cluster that does not exist is an error
         return services, failures
 
     def with_live_counts(self, service: ServiceRecord) -> ServiceRecord:
@@ -159,14 +172,15 @@ class ServiceOperations:
         tasks the state view holds. (A task on an instance whose agent is lost still counts
         until the controller stops it, which it does on its next pass.)"""
         counted = copy_service(service)
-        tasks = self.layer.view.service_tasks(service.cluster, service.group,
+        tasks = self.work.view.service_tasks(service.cluster, service.group,
                                               [d.id for d in service.deployments])
         count_live(counted, [t.view() for t in tasks])
         return counted
 
     def list_services(self, cluster: str) -> list[ServiceRecord]:
-        cluster = self.layer.cluster(cluster).name
-        return sorted(self.layer.view.services(cluster).values(), key=lambda s: s.name)
+        """The cluster's services, by name."""
+        cluster = self.clusters.cluster(cluster).name
+        return sorted(self.work.view.services(cluster).values(), key=lambda s: s.name)
 
 
 def _count(desired_count: int) -> int:

@@ -1,0 +1,72 @@
+"""What crosses the control plane's edges besides stored records: per-item failures, what
+agents report, and the summaries the read operations return.
+
+Plain frozen dataclasses beside the records of `model.py`; `convert.py` turns them into
+protobuf messages and back, so neither it nor the doors depend on the resource modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from controlplane.model import Cluster, ContainerInstanceRecord
+from skiffcore.status import TaskStatus
+
+__all__ = ["ClusterSummary", "ContainerReport", "Failure", "InstanceView", "TaskStateReport"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One item of a batch call that was not done (ECS `failures[]`): its ARN or reference,
+    a reason code such as MISSING, and a sentence for people."""
+
+    arn: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ContainerReport:
+    """What an agent observed of one container."""
+
+    name: str
+    status: TaskStatus
+    exit_code: int | None = None
+    reason: str = ""
+    network_bindings: tuple[dict[str, Any], ...] = ()
+    runtime_id: str = ""
+    health_status: str = "UNKNOWN"  # HEALTHY | UNHEALTHY | UNKNOWN
+    restart_count: int = 0
+
+
+@dataclass(frozen=True)
+class TaskStateReport:
+    """What an agent observed of one task."""
+
+    task_id: str
+    status: TaskStatus
+    containers: tuple[ContainerReport, ...] = ()
+    stop_code: str = ""
+    stopped_reason: str = ""
+    health_status: str = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    """A cluster with the counts DescribeClusters reports."""
+
+    cluster: Cluster
+    registered_instances: int
+    running_tasks: int
+    pending_tasks: int
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """A container instance with its agent's connection and its task counts."""
+
+    record: ContainerInstanceRecord
+    agent_connected: bool
+    running_tasks: int
+    pending_tasks: int
