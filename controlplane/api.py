@@ -16,13 +16,17 @@ import time
 import grpc
 
 from controlplane import convert
-from controlplane.errors import Busy, ControlPlaneError, InvalidParameter, NotFound
+from controlplane import authz
+from controlplane.authn import current_principal
+from controlplane.errors import (Busy, ControlPlaneError, InvalidParameter, NotFound,
+                                 PermissionDenied, Unauthenticated)
 from controlplane.logs import AgentNotHere, CancelLogs, LogRelay, LogRequest
 from controlplane.resources import ControlPlane
 from controlplane.scheduler.snapshot_format import snapshot_to_dict
 from controlplane.store import StoreError, StoreUnavailable
 from controlplane.types import TaskStateReport
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, controlplane_pb2 as pb, controlplane_pb2_grpc
+from skiffcore import bounded
 from skiffcore.status import TaskStatus
 
 log = logging.getLogger("skiff.controlplane.api")
@@ -34,12 +38,18 @@ _CODES = {
     StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
     StoreError: grpc.StatusCode.INTERNAL,
     AgentNotHere: grpc.StatusCode.FAILED_PRECONDITION,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
 }
+
+# ECS caps a task definition at 64 KiB; nothing in one nests deeper than a few levels.
+MAX_TASK_DEFINITION_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
 
 
 def _abort(context, exc: Exception) -> None:
     code = next((c for t, c in _CODES.items() if isinstance(exc, t)), grpc.StatusCode.INTERNAL)
-    context.abort(code, str(exc))
+    context.abort(code, bounded.cut(str(exc)))  # gRPC carries it in a header of a few kB
 
 
 def _edge(method):
@@ -123,6 +133,8 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
         self.instances = control_plane.instances
         self.agents = control_plane.agents
         self.services = control_plane.services
+        self.users = control_plane.users
+        self.membership = control_plane.membership
         self.relay = relay
 
     @_stream_edge
@@ -165,9 +177,10 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
     @_edge
     def RegisterTaskDefinition(self, request, context):
         try:
-            document = json.loads(request.task_definition_json)
-        except json.JSONDecodeError as exc:
-            raise InvalidParameter("taskDefinition", f"not valid JSON: {exc}") from exc
+            document = bounded.loads(request.task_definition_json, "taskDefinition",
+                                     MAX_TASK_DEFINITION_BYTES, MAX_JSON_DEPTH)
+        except bounded.BoundsError as exc:
+            raise InvalidParameter("", str(exc)) from None
         record = self.taskdefs.register_task_definition(document)
         return pb.RegisterTaskDefinitionResponse(task_definition=convert.task_definition_pb(record))
 
@@ -315,11 +328,82 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
             s.arn for s in self.services.list_services(request.cluster)])
 
 
+    @_edge
+    def DeregisterContainerInstance(self, request, context):
+        record = self._membership().deregister(request.cluster, request.container_instance,
+                                               request.force)
+        return pb.DeregisterContainerInstanceResponse(
+            container_instance=convert.instance_pb(record))
+
+    @_edge
+    def WhoAmI(self, request, context):
+        principal = current_principal()
+        return pb.WhoAmIResponse(kind=principal.kind, name=principal.name, role=principal.role)
+
+    @_edge
+    def CreateUser(self, request, context):
+        user, token = self.users.create(request.name, request.role)
+        return pb.CreateUserResponse(user=convert.user_pb(user), token=token)
+
+    @_edge
+    def ListUsers(self, request, context):
+        return pb.ListUsersResponse(users=[convert.user_pb(u) for u in self.users.list()])
+
+    @_edge
+    def DeleteUser(self, request, context):
+        return pb.DeleteUserResponse(user=convert.user_pb(self.users.delete(request.name)))
+
+    @_edge
+    def RotateUserToken(self, request, context):
+        user, token = self.users.rotate(request.name)
+        return pb.RotateUserTokenResponse(user=convert.user_pb(user), token=token)
+
+    @_edge
+    def GetJoinToken(self, request, context):
+        return pb.GetJoinTokenResponse(token=str(self._trust().join_token(request.rotate)))
+
+    def _membership(self):
+        if self.membership is None:
+            raise InvalidParameter("", "this control plane runs without TLS: nodes join and "
+                                       "leave only a secured one (`controlplane serve "
+                                       "--state-dir`)")
+        return self.membership
+
+    def _trust(self):
+        return self._membership().trust
+
+
+class JoinServicer(agent_pb2_grpc.JoinServiceServicer):
+    """Join, on the API port: a node with the join token gets its certificate."""
+
+    def __init__(self, control_plane: ControlPlane, machines_endpoint: str):
+        self.membership = control_plane.membership
+        self.machines_endpoint = machines_endpoint
+
+    @_edge
+    def Join(self, request, context):
+        if self.membership is None:
+            raise InvalidParameter("", "this control plane runs without TLS")
+        instance_id, certificate, ca_pem = self.membership.join(
+            request.cluster, request.name, request.join_token, request.csr_pem)
+        return agent_pb2.JoinResponse(instance_id=instance_id, certificate_pem=certificate,
+                                      ca_pem=ca_pem, machines_endpoint=self.machines_endpoint)
+
+
+def _acting_for(instance_id: str, what: str) -> None:
+    """An agent acts only for the instance its certificate names. (On a plaintext control
+    plane, for loopback tests, no one presents a certificate and nothing is checked.)"""
+    principal = current_principal()
+    if principal.kind != "anonymous":
+        authz.require_instance(principal, instance_id, what)
+
+
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     def __init__(self, control_plane: ControlPlane, relay: LogRelay,
                  resend_interval: float = 30.0, coalesce: float = 0.02):
         self.instances = control_plane.instances
         self.agents = control_plane.agents
+        self.membership = control_plane.membership
         self.relay = relay
         self.resend_interval = resend_interval
         self.coalesce = coalesce
@@ -327,6 +411,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     @_stream_edge
     def StreamCommands(self, request, context):
         """Log requests (and their cancellations) for this agent, while it stays connected."""
+        _acting_for(request.instance_id, "take commands")
         record = self.instances.instance(request.cluster, request.instance_id)
         commands = self.relay.attach(record.cluster, record.instance_id)
         context.add_callback(lambda: commands.put(None))  # wake the loop when the agent goes
@@ -348,9 +433,14 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             self.relay.detach(record.cluster, record.instance_id, commands)
 
     def PushLogs(self, request_iterator, context):
+        principal = current_principal()
         request_id = ""
         try:
             for chunk in request_iterator:
+                if principal.kind == "agent" and not self.relay.asked_of(chunk.request_id,
+                                                                         principal.name):
+                    context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                  f"{principal} was not asked for logs {chunk.request_id!r}")
                 request_id = chunk.request_id
                 self.relay.deliver(request_id, chunk.data, chunk.error)
         finally:
@@ -360,6 +450,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
 
     @_edge
     def RegisterContainerInstance(self, request, context):
+        _acting_for(request.instance_id, "register")
         record = self.agents.register_instance(
             request.cluster, request.instance_id, request.name,
             convert.resource_value(request.total_resources, "CPU"),
@@ -371,6 +462,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
 
     @_edge
     def Heartbeat(self, request, context):
+        _acting_for(request.instance_id, "heartbeat")
         self.agents.heartbeat(request.cluster, request.instance_id)
         return agent_pb2.HeartbeatResponse()
 
@@ -381,6 +473,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         a dead agent's stream is noticed. A task's recorded status changing is no reason: the
         agent reported it itself, and its `last_status` only matters to a task it has not
         seen yet (adoption), which comes with a change."""
+        _acting_for(request.instance_id, "stream the assignments")
         self.instances.instance(request.cluster, request.instance_id)
         changed = threading.Event()
         changed.set()
@@ -425,9 +518,18 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
 
     @_edge
     def ReportTaskStates(self, request, context):
+        _acting_for(request.instance_id, "report")
         failures = self.agents.report_task_states(request.cluster, request.instance_id, [
             TaskStateReport(r.task_id, _status(r.status, "reports.status"),
                             tuple(convert.container_report(c) for c in r.containers),
                             r.stop_code, r.stopped_reason, convert.health_name(r.health_status))
             for r in request.reports])
         return agent_pb2.ReportTaskStatesResponse(failures=[convert.failure_pb(f) for f in failures])
+
+    @_edge
+    def RenewCertificate(self, request, context):
+        principal = current_principal()
+        if self.membership is None or principal.kind != "agent":
+            raise PermissionDenied(f"{principal} has no certificate to renew")
+        return agent_pb2.RenewCertificateResponse(
+            certificate_pem=self.membership.renew(principal.name, request.csr_pem))

@@ -68,12 +68,12 @@ class UserCredential:
 class Authenticator:
     """Finds the principal behind a call's credentials.
 
-    `users(token_hash)` returns the user holding a token (or None); `revoked(serial)` tells
-    whether a certificate was revoked (its instance deregistered)."""
+    `users(token_hash)` returns the user holding a token (or None); `revoked(identity)` tells
+    whether a certificate was revoked (every certificate naming a deregistered instance is)."""
 
     def __init__(self, ca: pki.CertificateAuthority,
                  users: Callable[[str], UserCredential | None],
-                 revoked: Callable[[int], bool],
+                 revoked: Callable[[pki.Identity], bool],
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)):
         self.ca = ca
         self.users = users
@@ -123,7 +123,7 @@ class Authenticator:
                 self._checked.pop(pem, None)
             raise Unauthenticated(f"client certificate of {identity.name} expired: the agent "
                                   f"renews it before expiry; join the node again")
-        if self.revoked(identity.serial):
+        if self.revoked(identity):
             raise Unauthenticated(f"client certificate of {identity.name} was revoked (its "
                                   f"instance was deregistered): join the node again")
         return identity

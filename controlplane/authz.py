@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from controlplane.errors import ControlPlaneError
+from controlplane.errors import PermissionDenied, Unauthenticated
 
 __all__ = ["ADMIN", "AGENT", "ANONYMOUS", "METHOD_PERMISSIONS", "OPERATOR", "ROLES", "VIEWER",
            "PermissionDenied", "Permission", "Principal", "Unauthenticated", "authorize",
@@ -49,14 +49,6 @@ _ROLE_RIGHTS = {
     AGENT: {Permission.AGENT},
     CONTROL_PLANE: {Permission.READ},
 }
-
-
-class Unauthenticated(ControlPlaneError):
-    """No credential, or one that is not valid (gRPC UNAUTHENTICATED)."""
-
-
-class PermissionDenied(ControlPlaneError):
-    """A valid caller without the right (gRPC PERMISSION_DENIED)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +109,16 @@ METHOD_PERMISSIONS: dict[str, Permission] = {
     _CP + "ListServices": R,
     # the cluster's state for `skiff sim` (instances, tasks, attributes: what viewers see)
     _CP + "ExportSnapshot": R,
+    _CP + "DeregisterContainerInstance": A,
+    # users, tokens
+    _CP + "WhoAmI": R,
+    _CP + "CreateUser": A,
+    _CP + "ListUsers": A,
+    _CP + "DeleteUser": A,
+    _CP + "RotateUserToken": A,
+    _CP + "GetJoinToken": A,
+    # a node joining: the method checks the join token
+    "/skiff.v1.JoinService/Join": Permission.JOIN,
     # agents
     _AGENT + "RegisterContainerInstance": Permission.AGENT,
     _AGENT + "Heartbeat": Permission.AGENT,
@@ -124,6 +126,7 @@ METHOD_PERMISSIONS: dict[str, Permission] = {
     _AGENT + "ReportTaskStates": Permission.AGENT,
     _AGENT + "StreamCommands": Permission.AGENT,
     _AGENT + "PushLogs": Permission.AGENT,
+    _AGENT + "RenewCertificate": Permission.AGENT,
 }
 
 

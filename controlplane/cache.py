@@ -20,7 +20,8 @@ import threading
 from collections import defaultdict
 from typing import Callable, Iterable
 
-from controlplane.model import ContainerInstanceRecord, Keys, ServiceRecord, TaskRecord
+from controlplane.model import (ContainerInstanceRecord, Keys, RevokedInstance, ServiceRecord,
+                               TaskRecord, UserRecord)
 from controlplane.store import Event, Store, StoreError
 from skiffcore.status import TaskStatus
 
@@ -30,6 +31,8 @@ _INSTANCES = Keys.instances()
 _SESSIONS = Keys.sessions()
 _TASKS = Keys.tasks()
 _SERVICES = Keys.services()
+_USERS = Keys.user()
+_REVOKED = Keys.revoked()
 
 
 class StateView:
@@ -49,6 +52,9 @@ class StateView:
             defaultdict(dict)
         self._stopped: dict[str, dict[str, TaskRecord]] = defaultdict(dict)
         self._services: dict[str, dict[str, ServiceRecord]] = defaultdict(dict)
+        self._users: dict[str, UserRecord] = {}
+        self._users_by_token: dict[str, UserRecord] = {}
+        self._revoked: set[str] = set()
         self._listeners: list[Callable[[], None]] = []
         self._subscribers: dict[tuple[str, str], set[Callable[[], None]]] = defaultdict(set)
         self._cancel: Callable[[], None] | None = None
@@ -76,6 +82,9 @@ class StateView:
                           self._stopped_by_starter, self._stopped):
                 index.clear()
             self._services.clear()
+            self._users.clear()
+            self._users_by_token.clear()
+            self._revoked.clear()
             for entry in entries:
                 self._apply(Event(entry.key, entry.value, entry.mod_revision))
             self._revision = max(self._revision, revision)
@@ -151,6 +160,17 @@ class StateView:
                 self._sessions[cluster].discard(instance_id)
             else:
                 self._sessions[cluster].add(instance_id)
+        elif key.startswith(_USERS):
+            name = key[len(_USERS):]
+            gone = self._users.pop(name, None)
+            if gone is not None:
+                self._users_by_token.pop(gone.token_hash, None)
+            if event.value is not None:
+                user = UserRecord.decode(event.value, event.mod_revision)
+                self._users[name] = self._users_by_token[user.token_hash] = user
+        elif key.startswith(_REVOKED):
+            if event.value is not None:  # revocations are never taken back
+                self._revoked.add(RevokedInstance.decode(event.value, event.mod_revision).instance_id)
         return set()
 
     def _task_indexes(self, cluster: str, task: TaskRecord) -> list[tuple[dict, object]]:
@@ -192,6 +212,16 @@ class StateView:
             return self._lock.wait_for(lambda: self._revision >= revision, timeout)
 
     # Records handed out are shared: callers treat them as read-only and copy to change.
+
+    def user_by_token(self, token_hash: str) -> UserRecord | None:
+        return self._users_by_token.get(token_hash)  # one dict read: atomic, no lock needed
+
+    def users(self) -> dict[str, UserRecord]:
+        with self._lock:
+            return dict(self._users)
+
+    def revoked(self, instance_id: str) -> bool:
+        return instance_id in self._revoked
 
     def instances(self, cluster: str) -> dict[str, ContainerInstanceRecord]:
         with self._lock:

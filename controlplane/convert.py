@@ -7,7 +7,7 @@ import json
 
 from controlplane.errors import InvalidParameter
 from controlplane.model import (ARN_PREFIX, Cluster, ContainerInstanceRecord, ServiceRecord,
-                                TaskDefinitionRecord, TaskRecord)
+                                TaskDefinitionRecord, TaskRecord, UserRecord)
 from controlplane.taskdef import TaskDefinitionSpec
 from controlplane.types import ClusterSummary, ContainerReport, Failure, InstanceView
 from skiffapi.v1 import agent_pb2, controlplane_pb2, types_pb2
@@ -30,6 +30,11 @@ def task_definition_pb(record: TaskDefinitionRecord) -> controlplane_pb2.TaskDef
         status=record.status, document_json=json.dumps(record.document),
         ignored_fields=record.ignored_fields, registered_at_ms=record.registered_at_ms,
         deregistered_at_ms=record.deregistered_at_ms)
+
+
+def user_pb(user: UserRecord) -> controlplane_pb2.User:
+    """A user without its token hash, which no response carries."""
+    return controlplane_pb2.User(name=user.name, role=user.role, created_at_ms=user.created_at_ms)
 
 
 def failure_pb(failure: Failure) -> types_pb2.Failure:

@@ -3,7 +3,9 @@
     ControlPlaneError
     ├── InvalidParameter   bad input; names the field; nothing was changed
     ├── NotFound           the named cluster, task definition, task or instance does not exist
-    └── Busy               optimistic-concurrency retries ran out (retriable)
+    ├── Busy               optimistic-concurrency retries ran out (retriable)
+    ├── Unauthenticated    no credential, or one that is not valid; says how to get one
+    └── PermissionDenied   a valid caller without the right; names who and what
 """
 
 
@@ -23,3 +25,11 @@ class NotFound(ControlPlaneError):
 
 class Busy(ControlPlaneError):
     """Too many concurrent writers on the same keys; try again."""
+
+
+class Unauthenticated(ControlPlaneError):
+    """No credential, or one that is not valid (gRPC UNAUTHENTICATED)."""
+
+
+class PermissionDenied(ControlPlaneError):
+    """A valid caller without the right (gRPC PERMISSION_DENIED)."""

@@ -52,6 +52,7 @@ class LogRelay:
         self._lock = threading.Lock()
         self._agents: dict[tuple[str, str], queue.Queue] = {}  # commands for connected agents
         self._waiting: dict[str, queue.Queue] = {}              # chunks for CLI streams
+        self._asked: dict[str, str] = {}                        # request id -> instance id
 
     # -- the agent's side -------------------------------------------------------------------
 
@@ -71,6 +72,11 @@ class LogRelay:
         with self._lock:
             if self._agents.get((cluster, instance_id)) is commands:
                 del self._agents[(cluster, instance_id)]
+
+    def asked_of(self, request_id: str, instance_id: str) -> bool:
+        """The request went to that instance's agent (an agent answers only its own)."""
+        with self._lock:
+            return self._asked.get(request_id, instance_id) == instance_id
 
     def deliver(self, request_id: str, data: bytes = b"", error: str = "", end: bool = False) -> None:
         """A chunk pushed by an agent (or its end) for a waiting reader; late chunks of a
@@ -110,6 +116,7 @@ class LogRelay:
         chunks: queue.Queue = queue.Queue(maxsize=self.buffered_chunks)
         with self._lock:
             self._waiting[request_id] = chunks
+            self._asked[request_id] = instance_id
         commands.put(LogRequest(request_id, task_id, container_name, follow, since_ms, tail))
         try:
             while is_active():
@@ -123,4 +130,5 @@ class LogRelay:
         finally:
             with self._lock:
                 self._waiting.pop(request_id, None)
+                self._asked.pop(request_id, None)
             commands.put(CancelLogs(request_id))

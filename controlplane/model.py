@@ -258,6 +258,38 @@ class ServiceRecord(ServiceSpec, Record):
         return f"service:{self.name}"
 
 
+@dataclass
+class UserRecord(Record):
+    """A user of the API; the token itself is never stored, only its sha256."""
+
+    name: str
+    role: str
+    token_hash: str
+    created_at_ms: int = 0
+    version: int = 0
+
+
+@dataclass
+class RevokedInstance(Record):
+    """Every certificate naming this instance is refused (instance ids are never reused)."""
+
+    instance_id: str
+    cluster: str
+    revoked_at_ms: int = 0
+    version: int = 0
+
+
+@dataclass
+class SealedRecord(Record):
+    """A value kept in etcd only sealed (`controlplane.secretbox`): the CA's key, the join
+    token. `public` holds what may be read in clear (the CA certificate)."""
+
+    sealed: str
+    public: str = ""
+    updated_at_ms: int = 0
+    version: int = 0
+
+
 class Keys:
     """The etcd key layout, in one place: no other module spells a key or a prefix.
 
@@ -270,6 +302,10 @@ class Keys:
     /skiff/v1/services/<cluster>/<service name>
     /skiff/v1/leader                                   leased: the leader's identity (epoch = its revision)
     /skiff/v1/revision-probe/                          never written: reading it returns etcd's revision
+    /skiff/v1/security/ca                              the cluster CA: certificate, key sealed
+    /skiff/v1/security/join-token                      the node join token, sealed
+    /skiff/v1/security/revoked/<instance id>           certificates naming it are refused
+    /skiff/v1/users/<name>                             role and token hash
 
     The plural helpers are prefixes: of one cluster's keys, or, without a cluster, of every
     cluster's.
@@ -332,6 +368,23 @@ class Keys:
     @staticmethod
     def leader() -> str:
         return f"{Keys.ROOT}leader"
+
+    @staticmethod
+    def ca() -> str:
+        return f"{Keys.ROOT}security/ca"
+
+    @staticmethod
+    def join_token() -> str:
+        return f"{Keys.ROOT}security/join-token"
+
+    @staticmethod
+    def revoked(instance_id: str = "") -> str:
+        return f"{Keys.ROOT}security/revoked/{instance_id}"
+
+    @staticmethod
+    def user(name: str = "") -> str:
+        """One user's key; without a name, the prefix of all."""
+        return f"{Keys.ROOT}users/{name}"
 
     @staticmethod
     def revision_probe() -> str:

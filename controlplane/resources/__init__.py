@@ -6,6 +6,8 @@
     instances.py  container instances, their attributes, the scheduler's view of them
     agents.py     what agents ask: register, heartbeat, report task states, assignments
     services.py   CreateService, UpdateService, ... (desired state; controller.py acts on it)
+    users.py      users of the API, their roles and tokens
+    membership.py nodes joining (join token → certificate), renewing, DeregisterContainerInstance
 
 Every module reads and writes through `controlplane.unit_of_work.UnitOfWork`; none reaches
 into another's private names. `ControlPlane` wires them together for one process:
@@ -27,11 +29,15 @@ from controlplane.cache import StateView
 from controlplane.resources.agents import Agents
 from controlplane.resources.clusters import Clusters
 from controlplane.resources.instances import Instances
+from controlplane.resources.membership import Membership
 from controlplane.resources.services import Services
 from controlplane.resources.taskdefs import TaskDefinitions
 from controlplane.resources.tasks import Tasks
+from controlplane.resources.users import Users
 from controlplane.sessions import Sessions
+from controlplane.secretbox import SecretBox
 from controlplane.store import Store
+from controlplane.trust import ClusterTrust
 from controlplane.unit_of_work import UnitOfWork, now_ms
 
 __all__ = ["ControlPlane"]
@@ -42,7 +48,8 @@ class ControlPlane:
     set of agent sessions. Holds no logic of its own."""
 
     def __init__(self, store: Store, now_ms: Callable[[], int] = now_ms, max_attempts: int = 50,
-                 session_timeout: float = 15.0, address: str = ""):
+                 session_timeout: float = 15.0, address: str = "",
+                 box: SecretBox | None = None):
         self.store = store
         self.view = StateView(store)
         self.sessions = Sessions(store, timeout=session_timeout, address=address)
@@ -54,6 +61,12 @@ class ControlPlane:
         self.agents = Agents(self.work, self.clusters, self.taskdefs, self.instances, self.tasks,
                              self.sessions)
         self.services = Services(self.work, self.clusters, self.taskdefs)
+        self.users = Users(self.work)
+        # The cluster's CA and join token need the secrets key (`box`). Without it (a
+        # plaintext control plane on loopback, for tests of other things) no node can join.
+        self.trust = ClusterTrust(self.work, box) if box else None
+        self.membership = (Membership(self.work, self.clusters, self.instances, self.trust)
+                           if self.trust else None)
 
     def start(self) -> "ControlPlane":
         """Load the state view and keep it current (etcd's watch thread), and start the

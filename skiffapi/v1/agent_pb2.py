@@ -25,49 +25,59 @@ _sym_db = _symbol_database.Default()
 from skiffapi.v1 import types_pb2 as skiffapi_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17skiffapi/v1/agent.proto\x12\x08skiff.v1\x1a\x17skiffapi/v1/types.proto\"=\n\x15StreamCommandsRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\"y\n\nLogRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63ontainer_name\x18\x03 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12\x10\n\x08since_ms\x18\x05 \x01(\x03\x12\x0c\n\x04tail\x18\x06 \x01(\x05\" \n\nCancelLogs\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"l\n\x0c\x41gentCommand\x12$\n\x04logs\x18\x01 \x01(\x0b\x32\x14.skiff.v1.LogRequestH\x00\x12+\n\x0b\x63\x61ncel_logs\x18\x02 \x01(\x0b\x32\x14.skiff.v1.CancelLogsH\x00\x42\t\n\x07\x63ommand\";\n\x08LogChunk\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\x12\n\x10PushLogsResponse\"\xc3\x01\n RegisterContainerInstanceRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12+\n\x0ftotal_resources\x18\x04 \x03(\x0b\x32\x12.skiff.v1.Resource\x12\'\n\nattributes\x18\x05 \x03(\x0b\x32\x13.skiff.v1.Attribute\x12\x15\n\ragent_version\x18\x06 \x01(\t\"\\\n!RegisterContainerInstanceResponse\x12\x37\n\x12\x63ontainer_instance\x18\x01 \x01(\x0b\x32\x1b.skiff.v1.ContainerInstance\"8\n\x10HeartbeatRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\"\x13\n\x11HeartbeatResponse\"@\n\x18StreamAssignmentsRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\"\x97\x04\n\x13\x43ontainerAssignment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\x0b\n\x03\x63pu\x18\x03 \x01(\x05\x12\x0e\n\x06memory\x18\x04 \x01(\x05\x12\x1a\n\x12memory_reservation\x18\x05 \x01(\x05\x12\x11\n\tessential\x18\x06 \x01(\x08\x12\x0f\n\x07\x63ommand\x18\x07 \x03(\t\x12\x13\n\x0b\x65ntry_point\x18\x08 \x03(\t\x12+\n\x0b\x65nvironment\x18\t \x03(\x0b\x32\x16.skiff.v1.KeyValuePair\x12,\n\rport_mappings\x18\n \x03(\x0b\x32\x15.skiff.v1.PortMapping\x12\x19\n\x11working_directory\x18\x0b \x01(\t\x12-\n\rdocker_labels\x18\x0c \x03(\x0b\x32\x16.skiff.v1.KeyValuePair\x12\x1c\n\x14init_process_enabled\x18\r \x01(\x08\x12+\n\x0chealth_check\x18\x0e \x01(\x0b\x32\x15.skiff.v1.HealthCheck\x12\x31\n\ndepends_on\x18\x0f \x03(\x0b\x32\x1d.skiff.v1.ContainerDependency\x12\x14\n\x0cstop_timeout\x18\x10 \x01(\x05\x12\x38\n\x0erestart_policy\x18\x11 \x01(\x0b\x32 .skiff.v1.ContainerRestartPolicy\"\xd5\x01\n\x0eTaskAssignment\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x10\n\x08task_arn\x18\x02 \x01(\t\x12,\n\x0e\x64\x65sired_status\x18\x03 \x01(\x0e\x32\x14.skiff.v1.TaskStatus\x12\x14\n\x0cnetwork_mode\x18\x04 \x01(\t\x12\x31\n\ncontainers\x18\x05 \x03(\x0b\x32\x1d.skiff.v1.ContainerAssignment\x12)\n\x0blast_status\x18\x06 \x01(\x0e\x32\x14.skiff.v1.TaskStatus\"H\n\x0b\x41ssignments\x12\'\n\x05tasks\x18\x01 \x03(\x0b\x32\x18.skiff.v1.TaskAssignment\x12\x10\n\x08revision\x18\x02 \x01(\x03\"\x89\x02\n\x0f\x43ontainerReport\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.skiff.v1.TaskStatus\x12\x16\n\texit_code\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x32\n\x10network_bindings\x18\x05 \x03(\x0b\x32\x18.skiff.v1.NetworkBinding\x12\x12\n\nruntime_id\x18\x06 \x01(\t\x12-\n\rhealth_status\x18\x07 \x01(\x0e\x32\x16.skiff.v1.HealthStatus\x12\x15\n\rrestart_count\x18\x08 \x01(\x05\x42\x0c\n\n_exit_code\"\xd1\x01\n\x0fTaskStateReport\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.skiff.v1.TaskStatus\x12-\n\ncontainers\x18\x03 \x03(\x0b\x32\x19.skiff.v1.ContainerReport\x12\x11\n\tstop_code\x18\x04 \x01(\t\x12\x16\n\x0estopped_reason\x18\x05 \x01(\t\x12-\n\rhealth_status\x18\x06 \x01(\x0e\x32\x16.skiff.v1.HealthStatus\"k\n\x17ReportTaskStatesRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12*\n\x07reports\x18\x03 \x03(\x0b\x32\x19.skiff.v1.TaskStateReport\"?\n\x18ReportTaskStatesResponse\x12#\n\x08\x66\x61ilures\x18\x01 \x03(\x0b\x32\x11.skiff.v1.Failure2\x82\x04\n\x0c\x41gentService\x12t\n\x19RegisterContainerInstance\x12*.skiff.v1.RegisterContainerInstanceRequest\x1a+.skiff.v1.RegisterContainerInstanceResponse\x12\x44\n\tHeartbeat\x12\x1a.skiff.v1.HeartbeatRequest\x1a\x1b.skiff.v1.HeartbeatResponse\x12P\n\x11StreamAssignments\x12\".skiff.v1.StreamAssignmentsRequest\x1a\x15.skiff.v1.Assignments0\x01\x12Y\n\x10ReportTaskStates\x12!.skiff.v1.ReportTaskStatesRequest\x1a\".skiff.v1.ReportTaskStatesResponse\x12K\n\x0eStreamCommands\x12\x1f.skiff.v1.StreamCommandsRequest\x1a\x16.skiff.v1.AgentCommand0\x01\x12<\n\x08PushLogs\x12\x12.skiff.v1.LogChunk\x1a\x1a.skiff.v1.PushLogsResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17skiffapi/v1/agent.proto\x12\x08skiff.v1\x1a\x17skiffapi/v1/types.proto\"Q\n\x0bJoinRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\njoin_token\x18\x03 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x04 \x01(\x0c\"g\n\x0cJoinResponse\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x02 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x03 \x01(\x0c\x12\x19\n\x11machines_endpoint\x18\x04 \x01(\t\"*\n\x17RenewCertificateRequest\x12\x0f\n\x07\x63sr_pem\x18\x01 \x01(\x0c\"3\n\x18RenewCertificateResponse\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\x0c\"=\n\x15StreamCommandsRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\"y\n\nLogRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63ontainer_name\x18\x03 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12\x10\n\x08since_ms\x18\x05 \x01(\x03\x12\x0c\n\x04tail\x18\x06 \x01(\x05\" \n\nCancelLogs\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"l\n\x0c\x41gentCommand\x12$\n\x04logs\x18\x01 \x01(\x0b\x32\x14.skiff.v1.LogRequestH\x00\x12+\n\x0b\x63\x61ncel_logs\x18\x02 \x01(\x0b\x32\x14.skiff.v1.CancelLogsH\x00\x42\t\n\x07\x63ommand\";\n\x08LogChunk\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\x12\n\x10PushLogsResponse\"\xc3\x01\n RegisterContainerInstanceRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12+\n\x0ftotal_resources\x18\x04 \x03(\x0b\x32\x12.skiff.v1.Resource\x12\'\n\nattributes\x18\x05 \x03(\x0b\x32\x13.skiff.v1.Attribute\x12\x15\n\ragent_version\x18\x06 \x01(\t\"\\\n!RegisterContainerInstanceResponse\x12\x37\n\x12\x63ontainer_instance\x18\x01 \x01(\x0b\x32\x1b.skiff.v1.ContainerInstance\"8\n\x10HeartbeatRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\"\x13\n\x11HeartbeatResponse\"@\n\x18StreamAssignmentsRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\"\x97\x04\n\x13\x43ontainerAssignment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\x0b\n\x03\x63pu\x18\x03 \x01(\x05\x12\x0e\n\x06memory\x18\x04 \x01(\x05\x12\x1a\n\x12memory_reservation\x18\x05 \x01(\x05\x12\x11\n\tessential\x18\x06 \x01(\x08\x12\x0f\n\x07\x63ommand\x18\x07 \x03(\t\x12\x13\n\x0b\x65ntry_point\x18\x08 \x03(\t\x12+\n\x0b\x65nvironment\x18\t \x03(\x0b\x32\x16.skiff.v1.KeyValuePair\x12,\n\rport_mappings\x18\n \x03(\x0b\x32\x15.skiff.v1.PortMapping\x12\x19\n\x11working_directory\x18\x0b \x01(\t\x12-\n\rdocker_labels\x18\x0c \x03(\x0b\x32\x16.skiff.v1.KeyValuePair\x12\x1c\n\x14init_process_enabled\x18\r \x01(\x08\x12+\n\x0chealth_check\x18\x0e \x01(\x0b\x32\x15.skiff.v1.HealthCheck\x12\x31\n\ndepends_on\x18\x0f \x03(\x0b\x32\x1d.skiff.v1.ContainerDependency\x12\x14\n\x0cstop_timeout\x18\x10 \x01(\x05\x12\x38\n\x0erestart_policy\x18\x11 \x01(\x0b\x32 .skiff.v1.ContainerRestartPolicy\"\xd5\x01\n\x0eTaskAssignment\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x10\n\x08task_arn\x18\x02 \x01(\t\x12,\n\x0e\x64\x65sired_status\x18\x03 \x01(\x0e\x32\x14.skiff.v1.TaskStatus\x12\x14\n\x0cnetwork_mode\x18\x04 \x01(\t\x12\x31\n\ncontainers\x18\x05 \x03(\x0b\x32\x1d.skiff.v1.ContainerAssignment\x12)\n\x0blast_status\x18\x06 \x01(\x0e\x32\x14.skiff.v1.TaskStatus\"H\n\x0b\x41ssignments\x12\'\n\x05tasks\x18\x01 \x03(\x0b\x32\x18.skiff.v1.TaskAssignment\x12\x10\n\x08revision\x18\x02 \x01(\x03\"\x89\x02\n\x0f\x43ontainerReport\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.skiff.v1.TaskStatus\x12\x16\n\texit_code\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x32\n\x10network_bindings\x18\x05 \x03(\x0b\x32\x18.skiff.v1.NetworkBinding\x12\x12\n\nruntime_id\x18\x06 \x01(\t\x12-\n\rhealth_status\x18\x07 \x01(\x0e\x32\x16.skiff.v1.HealthStatus\x12\x15\n\rrestart_count\x18\x08 \x01(\x05\x42\x0c\n\n_exit_code\"\xd1\x01\n\x0fTaskStateReport\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.skiff.v1.TaskStatus\x12-\n\ncontainers\x18\x03 \x03(\x0b\x32\x19.skiff.v1.ContainerReport\x12\x11\n\tstop_code\x18\x04 \x01(\t\x12\x16\n\x0estopped_reason\x18\x05 \x01(\t\x12-\n\rhealth_status\x18\x06 \x01(\x0e\x32\x16.skiff.v1.HealthStatus\"k\n\x17ReportTaskStatesRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12*\n\x07reports\x18\x03 \x03(\x0b\x32\x19.skiff.v1.TaskStateReport\"?\n\x18ReportTaskStatesResponse\x12#\n\x08\x66\x61ilures\x18\x01 \x03(\x0b\x32\x11.skiff.v1.Failure2\xdd\x04\n\x0c\x41gentService\x12t\n\x19RegisterContainerInstance\x12*.skiff.v1.RegisterContainerInstanceRequest\x1a+.skiff.v1.RegisterContainerInstanceResponse\x12\x44\n\tHeartbeat\x12\x1a.skiff.v1.HeartbeatRequest\x1a\x1b.skiff.v1.HeartbeatResponse\x12P\n\x11StreamAssignments\x12\".skiff.v1.StreamAssignmentsRequest\x1a\x15.skiff.v1.Assignments0\x01\x12Y\n\x10ReportTaskStates\x12!.skiff.v1.ReportTaskStatesRequest\x1a\".skiff.v1.ReportTaskStatesResponse\x12K\n\x0eStreamCommands\x12\x1f.skiff.v1.StreamCommandsRequest\x1a\x16.skiff.v1.AgentCommand0\x01\x12<\n\x08PushLogs\x12\x12.skiff.v1.LogChunk\x1a\x1a.skiff.v1.PushLogsResponse(\x01\x12Y\n\x10RenewCertificate\x12!.skiff.v1.RenewCertificateRequest\x1a\".skiff.v1.RenewCertificateResponse2D\n\x0bJoinService\x12\x35\n\x04Join\x12\x15.skiff.v1.JoinRequest\x1a\x16.skiff.v1.JoinResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'skiffapi.v1.agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STREAMCOMMANDSREQUEST']._serialized_start=62
-  _globals['_STREAMCOMMANDSREQUEST']._serialized_end=123
-  _globals['_LOGREQUEST']._serialized_start=125
-  _globals['_LOGREQUEST']._serialized_end=246
-  _globals['_CANCELLOGS']._serialized_start=248
-  _globals['_CANCELLOGS']._serialized_end=280
-  _globals['_AGENTCOMMAND']._serialized_start=282
-  _globals['_AGENTCOMMAND']._serialized_end=390
-  _globals['_LOGCHUNK']._serialized_start=392
-  _globals['_LOGCHUNK']._serialized_end=451
-  _globals['_PUSHLOGSRESPONSE']._serialized_start=453
-  _globals['_PUSHLOGSRESPONSE']._serialized_end=471
-  _globals['_REGISTERCONTAINERINSTANCEREQUEST']._serialized_start=474
-  _globals['_REGISTERCONTAINERINSTANCEREQUEST']._serialized_end=669
-  _globals['_REGISTERCONTAINERINSTANCERESPONSE']._serialized_start=671
-  _globals['_REGISTERCONTAINERINSTANCERESPONSE']._serialized_end=763
-  _globals['_HEARTBEATREQUEST']._serialized_start=765
-  _globals['_HEARTBEATREQUEST']._serialized_end=821
-  _globals['_HEARTBEATRESPONSE']._serialized_start=823
-  _globals['_HEARTBEATRESPONSE']._serialized_end=842
-  _globals['_STREAMASSIGNMENTSREQUEST']._serialized_start=844
-  _globals['_STREAMASSIGNMENTSREQUEST']._serialized_end=908
-  _globals['_CONTAINERASSIGNMENT']._serialized_start=911
-  _globals['_CONTAINERASSIGNMENT']._serialized_end=1446
-  _globals['_TASKASSIGNMENT']._serialized_start=1449
-  _globals['_TASKASSIGNMENT']._serialized_end=1662
-  _globals['_ASSIGNMENTS']._serialized_start=1664
-  _globals['_ASSIGNMENTS']._serialized_end=1736
-  _globals['_CONTAINERREPORT']._serialized_start=1739
-  _globals['_CONTAINERREPORT']._serialized_end=2004
-  _globals['_TASKSTATEREPORT']._serialized_start=2007
-  _globals['_TASKSTATEREPORT']._serialized_end=2216
-  _globals['_REPORTTASKSTATESREQUEST']._serialized_start=2218
-  _globals['_REPORTTASKSTATESREQUEST']._serialized_end=2325
-  _globals['_REPORTTASKSTATESRESPONSE']._serialized_start=2327
-  _globals['_REPORTTASKSTATESRESPONSE']._serialized_end=2390
-  _globals['_AGENTSERVICE']._serialized_start=2393
-  _globals['_AGENTSERVICE']._serialized_end=2907
+  _globals['_JOINREQUEST']._serialized_start=62
+  _globals['_JOINREQUEST']._serialized_end=143
+  _globals['_JOINRESPONSE']._serialized_start=145
+  _globals['_JOINRESPONSE']._serialized_end=248
+  _globals['_RENEWCERTIFICATEREQUEST']._serialized_start=250
+  _globals['_RENEWCERTIFICATEREQUEST']._serialized_end=292
+  _globals['_RENEWCERTIFICATERESPONSE']._serialized_start=294
+  _globals['_RENEWCERTIFICATERESPONSE']._serialized_end=345
+  _globals['_STREAMCOMMANDSREQUEST']._serialized_start=347
+  _globals['_STREAMCOMMANDSREQUEST']._serialized_end=408
+  _globals['_LOGREQUEST']._serialized_start=410
+  _globals['_LOGREQUEST']._serialized_end=531
+  _globals['_CANCELLOGS']._serialized_start=533
+  _globals['_CANCELLOGS']._serialized_end=565
+  _globals['_AGENTCOMMAND']._serialized_start=567
+  _globals['_AGENTCOMMAND']._serialized_end=675
+  _globals['_LOGCHUNK']._serialized_start=677
+  _globals['_LOGCHUNK']._serialized_end=736
+  _globals['_PUSHLOGSRESPONSE']._serialized_start=738
+  _globals['_PUSHLOGSRESPONSE']._serialized_end=756
+  _globals['_REGISTERCONTAINERINSTANCEREQUEST']._serialized_start=759
+  _globals['_REGISTERCONTAINERINSTANCEREQUEST']._serialized_end=954
+  _globals['_REGISTERCONTAINERINSTANCERESPONSE']._serialized_start=956
+  _globals['_REGISTERCONTAINERINSTANCERESPONSE']._serialized_end=1048
+  _globals['_HEARTBEATREQUEST']._serialized_start=1050
+  _globals['_HEARTBEATREQUEST']._serialized_end=1106
+  _globals['_HEARTBEATRESPONSE']._serialized_start=1108
+  _globals['_HEARTBEATRESPONSE']._serialized_end=1127
+  _globals['_STREAMASSIGNMENTSREQUEST']._serialized_start=1129
+  _globals['_STREAMASSIGNMENTSREQUEST']._serialized_end=1193
+  _globals['_CONTAINERASSIGNMENT']._serialized_start=1196
+  _globals['_CONTAINERASSIGNMENT']._serialized_end=1731
+  _globals['_TASKASSIGNMENT']._serialized_start=1734
+  _globals['_TASKASSIGNMENT']._serialized_end=1947
+  _globals['_ASSIGNMENTS']._serialized_start=1949
+  _globals['_ASSIGNMENTS']._serialized_end=2021
+  _globals['_CONTAINERREPORT']._serialized_start=2024
+  _globals['_CONTAINERREPORT']._serialized_end=2289
+  _globals['_TASKSTATEREPORT']._serialized_start=2292
+  _globals['_TASKSTATEREPORT']._serialized_end=2501
+  _globals['_REPORTTASKSTATESREQUEST']._serialized_start=2503
+  _globals['_REPORTTASKSTATESREQUEST']._serialized_end=2610
+  _globals['_REPORTTASKSTATESRESPONSE']._serialized_start=2612
+  _globals['_REPORTTASKSTATESRESPONSE']._serialized_end=2675
+  _globals['_AGENTSERVICE']._serialized_start=2678
+  _globals['_AGENTSERVICE']._serialized_end=3283
+  _globals['_JOINSERVICE']._serialized_start=3285
+  _globals['_JOINSERVICE']._serialized_end=3353
 # @@protoc_insertion_point(module_scope)

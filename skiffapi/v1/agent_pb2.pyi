@@ -7,6 +7,42 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class JoinRequest(_message.Message):
+    __slots__ = ("cluster", "name", "join_token", "csr_pem")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    JOIN_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CSR_PEM_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    name: str
+    join_token: str
+    csr_pem: bytes
+    def __init__(self, cluster: _Optional[str] = ..., name: _Optional[str] = ..., join_token: _Optional[str] = ..., csr_pem: _Optional[bytes] = ...) -> None: ...
+
+class JoinResponse(_message.Message):
+    __slots__ = ("instance_id", "certificate_pem", "ca_pem", "machines_endpoint")
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    CA_PEM_FIELD_NUMBER: _ClassVar[int]
+    MACHINES_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    instance_id: str
+    certificate_pem: bytes
+    ca_pem: bytes
+    machines_endpoint: str
+    def __init__(self, instance_id: _Optional[str] = ..., certificate_pem: _Optional[bytes] = ..., ca_pem: _Optional[bytes] = ..., machines_endpoint: _Optional[str] = ...) -> None: ...
+
+class RenewCertificateRequest(_message.Message):
+    __slots__ = ("csr_pem",)
+    CSR_PEM_FIELD_NUMBER: _ClassVar[int]
+    csr_pem: bytes
+    def __init__(self, csr_pem: _Optional[bytes] = ...) -> None: ...
+
+class RenewCertificateResponse(_message.Message):
+    __slots__ = ("certificate_pem",)
+    CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    certificate_pem: bytes
+    def __init__(self, certificate_pem: _Optional[bytes] = ...) -> None: ...
+
 class StreamCommandsRequest(_message.Message):
     __slots__ = ("cluster", "instance_id")
     CLUSTER_FIELD_NUMBER: _ClassVar[int]

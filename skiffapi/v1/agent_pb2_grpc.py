@@ -64,6 +64,11 @@ class AgentServiceStub:
                 request_serializer=skiffapi_dot_v1_dot_agent__pb2.LogChunk.SerializeToString,
                 response_deserializer=skiffapi_dot_v1_dot_agent__pb2.PushLogsResponse.FromString,
                 _registered_method=True)
+        self.RenewCertificate = channel.unary_unary(
+                '/skiff.v1.AgentService/RenewCertificate',
+                request_serializer=skiffapi_dot_v1_dot_agent__pb2.RenewCertificateRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_agent__pb2.RenewCertificateResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -112,6 +117,13 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenewCertificate(self, request, context):
+        """A fresh certificate for the caller's instance, for a key the agent made (before expiry).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -144,6 +156,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.PushLogs,
                     request_deserializer=skiffapi_dot_v1_dot_agent__pb2.LogChunk.FromString,
                     response_serializer=skiffapi_dot_v1_dot_agent__pb2.PushLogsResponse.SerializeToString,
+            ),
+            'RenewCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewCertificate,
+                    request_deserializer=skiffapi_dot_v1_dot_agent__pb2.RenewCertificateRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_agent__pb2.RenewCertificateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -308,6 +325,111 @@ class AgentService:
             '/skiff.v1.AgentService/PushLogs',
             skiffapi_dot_v1_dot_agent__pb2.LogChunk.SerializeToString,
             skiffapi_dot_v1_dot_agent__pb2.PushLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.AgentService/RenewCertificate',
+            skiffapi_dot_v1_dot_agent__pb2.RenewCertificateRequest.SerializeToString,
+            skiffapi_dot_v1_dot_agent__pb2.RenewCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class JoinServiceStub:
+    """How a node becomes a container instance: served on the API port, where a node without a
+    certificate can reach it, and authorized by the join token alone.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Join = channel.unary_unary(
+                '/skiff.v1.JoinService/Join',
+                request_serializer=skiffapi_dot_v1_dot_agent__pb2.JoinRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_agent__pb2.JoinResponse.FromString,
+                _registered_method=True)
+
+
+class JoinServiceServicer:
+    """How a node becomes a container instance: served on the API port, where a node without a
+    certificate can reach it, and authorized by the join token alone.
+    """
+
+    def Join(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_JoinServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Join': grpc.unary_unary_rpc_method_handler(
+                    servicer.Join,
+                    request_deserializer=skiffapi_dot_v1_dot_agent__pb2.JoinRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_agent__pb2.JoinResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'skiff.v1.JoinService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('skiff.v1.JoinService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class JoinService:
+    """How a node becomes a container instance: served on the API port, where a node without a
+    certificate can reach it, and authorized by the join token alone.
+    """
+
+    @staticmethod
+    def Join(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.JoinService/Join',
+            skiffapi_dot_v1_dot_agent__pb2.JoinRequest.SerializeToString,
+            skiffapi_dot_v1_dot_agent__pb2.JoinResponse.FromString,
             options,
             channel_credentials,
             insecure,

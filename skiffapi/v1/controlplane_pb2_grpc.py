@@ -164,6 +164,41 @@ class ControlPlaneStub:
                 request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotRequest.SerializeToString,
                 response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotResponse.FromString,
                 _registered_method=True)
+        self.DeregisterContainerInstance = channel.unary_unary(
+                '/skiff.v1.ControlPlane/DeregisterContainerInstance',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DeregisterContainerInstanceRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DeregisterContainerInstanceResponse.FromString,
+                _registered_method=True)
+        self.WhoAmI = channel.unary_unary(
+                '/skiff.v1.ControlPlane/WhoAmI',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.WhoAmIRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.WhoAmIResponse.FromString,
+                _registered_method=True)
+        self.CreateUser = channel.unary_unary(
+                '/skiff.v1.ControlPlane/CreateUser',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.CreateUserRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.CreateUserResponse.FromString,
+                _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/skiff.v1.ControlPlane/ListUsers',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListUsersResponse.FromString,
+                _registered_method=True)
+        self.DeleteUser = channel.unary_unary(
+                '/skiff.v1.ControlPlane/DeleteUser',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteUserRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteUserResponse.FromString,
+                _registered_method=True)
+        self.RotateUserToken = channel.unary_unary(
+                '/skiff.v1.ControlPlane/RotateUserToken',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.RotateUserTokenRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.RotateUserTokenResponse.FromString,
+                _registered_method=True)
+        self.GetJoinToken = channel.unary_unary(
+                '/skiff.v1.ControlPlane/GetJoinToken',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenResponse.FromString,
+                _registered_method=True)
 
 
 class ControlPlaneServicer:
@@ -328,6 +363,50 @@ class ControlPlaneServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeregisterContainerInstance(self, request, context):
+        """Removes a container instance and revokes its agent's certificate (ECS's force rules).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WhoAmI(self, request, context):
+        """Security: who the caller is, users and their tokens, the node join token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateUser(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUsers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteUser(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateUserToken(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJoinToken(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlPlaneServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -460,6 +539,41 @@ def add_ControlPlaneServicer_to_server(servicer, server):
                     servicer.ExportSnapshot,
                     request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotRequest.FromString,
                     response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotResponse.SerializeToString,
+            ),
+            'DeregisterContainerInstance': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeregisterContainerInstance,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DeregisterContainerInstanceRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DeregisterContainerInstanceResponse.SerializeToString,
+            ),
+            'WhoAmI': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhoAmI,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.WhoAmIRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.WhoAmIResponse.SerializeToString,
+            ),
+            'CreateUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateUser,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.CreateUserRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.CreateUserResponse.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListUsersRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'DeleteUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteUser,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteUserRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteUserResponse.SerializeToString,
+            ),
+            'RotateUserToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateUserToken,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.RotateUserTokenRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.RotateUserTokenResponse.SerializeToString,
+            ),
+            'GetJoinToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJoinToken,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1164,6 +1278,195 @@ class ControlPlane:
             '/skiff.v1.ControlPlane/ExportSnapshot',
             skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotRequest.SerializeToString,
             skiffapi_dot_v1_dot_controlplane__pb2.ExportSnapshotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeregisterContainerInstance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/DeregisterContainerInstance',
+            skiffapi_dot_v1_dot_controlplane__pb2.DeregisterContainerInstanceRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.DeregisterContainerInstanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhoAmI(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/WhoAmI',
+            skiffapi_dot_v1_dot_controlplane__pb2.WhoAmIRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.WhoAmIResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/CreateUser',
+            skiffapi_dot_v1_dot_controlplane__pb2.CreateUserRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.CreateUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/ListUsers',
+            skiffapi_dot_v1_dot_controlplane__pb2.ListUsersRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.ListUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/DeleteUser',
+            skiffapi_dot_v1_dot_controlplane__pb2.DeleteUserRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.DeleteUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateUserToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/RotateUserToken',
+            skiffapi_dot_v1_dot_controlplane__pb2.RotateUserTokenRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.RotateUserTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJoinToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/GetJoinToken',
+            skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -98,7 +98,8 @@ def world(ca):
         tokens[authn.token_hash(token)] = authn.UserCredential(name, role)
         return token
 
-    doors = {m: Door(ca, tokens.get, revoked.__contains__, machines=m) for m in (False, True)}
+    doors = {m: Door(ca, tokens.get, lambda identity: identity.name in revoked, machines=m)
+             for m in (False, True)}
     yield doors, add_user, revoked
     for door in doors.values():
         door.server.stop(None)
@@ -152,7 +153,7 @@ def test_agent_certificate_acts_for_its_instance_only(world, ca):
 def test_revoked_certificate_is_refused(world, ca):
     doors, _, revoked = world
     key, cert = agent_cert(ca, "i-9")
-    revoked.add(pki.identity_of(cert).serial)
+    revoked.add(pki.identity_of(cert).name)
     with doors[True].channel(ca.cert_pem, key, cert) as channel:
         code, details = code_of(lambda: heartbeat(channel, "i-9"))
     assert code == grpc.StatusCode.UNAUTHENTICATED and "revoked" in details
