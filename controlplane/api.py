@@ -82,6 +82,10 @@ FORWARDED = "skiff-forwarded"  # metadata of a request one control-plane process
 
 
 def _forwarded(context) -> bool:
+    """A peer passed this request on (trusted from another control-plane process only, or on
+    a plaintext control plane, where no one presents credentials)."""
+    if current_principal().kind not in ("controlplane", "anonymous"):
+        return False
     return any(key == FORWARDED for key, _ in context.invocation_metadata())
 
 
@@ -95,10 +99,14 @@ def _time_left(context) -> float | None:
 PEER_CHANNEL_OPTIONS = [("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000)]
 
 
-def _logs_from(address: str, request, context):
+def _logs_from(address: str, request, context, credentials: grpc.ChannelCredentials | None):
     """GetTaskLogs answered by the process at `address`, which has the agent's command stream
-    (log data goes only through that process). Marked, so that it is not passed on again."""
-    with grpc.insecure_channel(address, options=PEER_CHANNEL_OPTIONS) as channel:
+    (log data goes only through that process). Marked, so that it is not passed on again.
+    With TLS, `address` is the peer's machines port and `credentials` this process's
+    certificate; the peer trusts the mark only from a control-plane certificate."""
+    channel = (grpc.secure_channel(address, credentials, options=PEER_CHANNEL_OPTIONS)
+               if credentials else grpc.insecure_channel(address, options=PEER_CHANNEL_OPTIONS))
+    with channel:
         call = controlplane_pb2_grpc.ControlPlaneStub(channel).GetTaskLogs(
             request, timeout=_time_left(context), metadata=((FORWARDED, "1"),))
         # The reader going away ends the other stream too (False: it has gone already).
@@ -126,7 +134,8 @@ def _status(value: int, field: str) -> TaskStatus:
 
 
 class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
-    def __init__(self, control_plane: ControlPlane, relay: LogRelay):
+    def __init__(self, control_plane: ControlPlane, relay: LogRelay,
+                 peer_credentials: grpc.ChannelCredentials | None = None):
         self.clusters = control_plane.clusters
         self.taskdefs = control_plane.taskdefs
         self.tasks = control_plane.tasks
@@ -136,6 +145,7 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
         self.users = control_plane.users
         self.membership = control_plane.membership
         self.relay = relay
+        self.peer_credentials = peer_credentials
 
     @_stream_edge
     def GetTaskLogs(self, request, context):
@@ -151,7 +161,7 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
                 raise AgentNotHere(f"the agent of container instance {task.instance_id} is not "
                                    "connected to any control plane process (it may be stopped "
                                    "or reconnecting)")
-            yield from _logs_from(elsewhere, request, context)
+            yield from _logs_from(elsewhere, request, context, self.peer_credentials)
             return
         for chunk in self.relay.request(task.cluster, task.instance_id, task.task_id, container,
                                         request.follow, request.since_ms, request.tail,

@@ -23,6 +23,7 @@ caller's thread), and skip the session upkeep thread unless they test it.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Callable
 
 from controlplane.cache import StateView
@@ -49,7 +50,8 @@ class ControlPlane:
 
     def __init__(self, store: Store, now_ms: Callable[[], int] = now_ms, max_attempts: int = 50,
                  session_timeout: float = 15.0, address: str = "",
-                 box: SecretBox | None = None):
+                 box: SecretBox | None = None,
+                 agent_cert_ttl: dt.timedelta = dt.timedelta(hours=24)):
         self.store = store
         self.view = StateView(store)
         self.sessions = Sessions(store, timeout=session_timeout, address=address)
@@ -64,7 +66,7 @@ class ControlPlane:
         self.users = Users(self.work)
         # The cluster's CA and join token need the secrets key (`box`). Without it (a
         # plaintext control plane on loopback, for tests of other things) no node can join.
-        self.trust = ClusterTrust(self.work, box) if box else None
+        self.trust = ClusterTrust(self.work, box, agent_cert_ttl) if box else None
         self.membership = (Membership(self.work, self.clusters, self.instances, self.trust)
                            if self.trust else None)
 
