@@ -16,13 +16,15 @@ import platform
 import random
 import socket
 import threading
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 
 from agent.decision import Dependency, RestartPolicy
 from agent.engine import EngineConfig, TaskEngine
+from agent.identity import JoinError, NodeIdentity
 from agent.logs import LogShipper
 from agent.plan import ContainerPlan, TaskPlan, TaskReport
 from agent.runtime import ContainerRuntime, ContainerSpec, HealthCheck, PortSpec
@@ -49,6 +51,8 @@ class AgentConfig:
     docker_url: str | None = None       # the engine the composition root connects to
     zone: str = ""                       # reported as ecs.availability-zone
     engine: EngineConfig = None  # type: ignore[assignment]
+    # A secret: used once to join (then the certificate in state_dir speaks for the node).
+    join_token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir)
@@ -85,7 +89,10 @@ class Agent:
         self.config = config
         self.runtime = runtime
         self.logs = LogShipper(self.runtime)
-        self.instance_id = self._load_instance_id()
+        # A node that joined a TLS control plane is its certificate's instance; without one
+        # (a plaintext control plane on loopback) the id comes from instance.json.
+        self.identity = NodeIdentity.load(config.state_dir, config.cluster)
+        self.instance_id = self.identity.instance_id if self.identity else self._load_instance_id()
         self.engine: TaskEngine | None = None
         self._channel: grpc.Channel | None = None
         self._stub: agent_pb2_grpc.AgentServiceStub | None = None
@@ -153,10 +160,44 @@ class Agent:
 
     def _connect(self) -> None:
         # Keepalive pings notice a control plane that vanished without closing the connection.
-        self._channel = grpc.insecure_channel(self.config.endpoint, options=[
-            ("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000),
-            ("grpc.keepalive_permit_without_calls", 1)])
+        options = [("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000),
+                   ("grpc.keepalive_permit_without_calls", 1)]
+        identity = self._identity()
+        if identity is None:
+            self._channel = grpc.insecure_channel(self.config.endpoint, options=options)
+        else:
+            self._channel = grpc.secure_channel(identity.machines_endpoint,
+                                                identity.credentials(), options=options)
         self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
+
+    def _identity(self) -> NodeIdentity | None:
+        """This node's certificate, joining first when there is none (or only an expired one)
+        and a join token was given. None: talk plaintext (a loopback control plane)."""
+        if self.identity is not None and not self.identity.expired():
+            return self.identity
+        if not self.config.join_token:
+            if self.identity is not None:
+                raise grpc.RpcError(f"the certificate of instance {self.instance_id} expired "
+                                    f"at {self.identity.not_after():%Y-%m-%d %H:%M} UTC; join "
+                                    f"again with --join-token")
+            return None
+        try:
+            self.identity = NodeIdentity.join(self.config.state_dir, self.config.endpoint,
+                                              self.config.join_token, self.config.cluster,
+                                              self.config.name)
+        except JoinError as exc:
+            raise grpc.RpcError(f"cannot join: {exc}") from None
+        self.instance_id = self.identity.instance_id
+        return self.identity
+
+    def _renew_if_due(self) -> None:
+        """Renew the certificate once two thirds of its life have passed; the connection is
+        then made again with the new one."""
+        identity = self.identity
+        if identity is None or dt.datetime.now(dt.timezone.utc) < identity.renew_at():
+            return
+        identity.renew(self._stub)
+        self._cancel_stream()
 
     def _close_channel(self) -> None:
         stream, self._stream = self._stream, None
@@ -206,6 +247,7 @@ class Agent:
                 self._stub.Heartbeat(agent_pb2.HeartbeatRequest(
                     cluster=self.config.cluster, instance_id=self.instance_id), timeout=5)
                 failures = 0
+                self._renew_if_due()
             except grpc.RpcError as exc:
                 failures += 1
                 log.warning("heartbeat failed: %s", _rpc_message(exc))

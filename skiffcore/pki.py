@@ -45,7 +45,7 @@ AGENT = "agent"
 CONTROL_PLANE = "controlplane"
 TOKEN_PREFIX = "SKFTKN-1-"
 _TOKEN = re.compile(r"^SKFTKN-1-([0-9a-f]{64})-([A-Za-z0-9]{32,128})$")
-_BACKDATE = dt.timedelta(minutes=5)  # clocks of a home lab's machines are not quite in step
+BACKDATE = dt.timedelta(minutes=5)  # clocks of a home lab's machines are not quite in step
 
 
 class PkiError(Exception):
@@ -68,6 +68,7 @@ class Identity:
     role: str          # AGENT or CONTROL_PLANE
     serial: int
     not_after: dt.datetime
+    not_before: dt.datetime
 
 
 def new_key() -> ec.EllipticCurvePrivateKey:
@@ -114,7 +115,7 @@ def _identity(cert: x509.Certificate) -> Identity:
         return value.decode() if isinstance(value, bytes) else value
 
     return Identity(attribute(NameOID.COMMON_NAME), attribute(NameOID.ORGANIZATIONAL_UNIT_NAME),
-                    cert.serial_number, cert.not_valid_after_utc)
+                    cert.serial_number, cert.not_valid_after_utc, cert.not_valid_before_utc)
 
 
 class CertificateAuthority:
@@ -135,7 +136,7 @@ class CertificateAuthority:
         cert = (x509.CertificateBuilder()
                 .subject_name(name).issuer_name(name).public_key(key.public_key())
                 .serial_number(x509.random_serial_number())
-                .not_valid_before(now - _BACKDATE).not_valid_after(now + dt.timedelta(days=days))
+                .not_valid_before(now - BACKDATE).not_valid_after(now + dt.timedelta(days=days))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
                 .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
                                              False), critical=True)
@@ -167,7 +168,7 @@ class CertificateAuthority:
                    .subject_name(subject).issuer_name(self.cert.subject)
                    .public_key(csr.public_key())
                    .serial_number(x509.random_serial_number())
-                   .not_valid_before(now - _BACKDATE).not_valid_after(now + ttl)
+                   .not_valid_before(now - BACKDATE).not_valid_after(now + ttl)
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                    .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
                    .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(

@@ -260,3 +260,51 @@ def test_expired_certificate_is_refused(world):
         return code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNAVAILABLE)
 
     wait_until(refused_now, 60, interval=0.5, message="the certificate to expire and be refused")
+
+
+def test_an_agent_joins_with_a_token_renews_and_restarts_as_the_same_instance(world, tmp_path):
+    """The real agent session, with a fake container runtime: join, mutual TLS, renewal before
+    expiry (certificates live 30 s here, renewed after 20), and a restart without the token."""
+    import threading
+
+    from agent.fake_runtime import FakeRuntime
+    from agent.session import Agent, AgentConfig
+
+    token = world.admin.GetJoinToken(pb.GetJoinTokenRequest(), timeout=10).token
+    config = AgentConfig(endpoint=world.api_address, cluster=CLUSTER, name="node-agent",
+                         state_dir=tmp_path, heartbeat_interval=0.5, join_token=token)
+    assert token not in repr(config)
+
+    def run(agent):
+        thread = threading.Thread(target=agent.run, daemon=True)
+        thread.start()
+        return thread
+
+    def connected(instance_id):
+        instances = world.admin.DescribeContainerInstances(pb.DescribeContainerInstancesRequest(
+            cluster=CLUSTER, container_instances=[instance_id]), timeout=10).container_instances
+        return instances and instances[0].agent_connected
+
+    agent = Agent(config, FakeRuntime())
+    thread = run(agent)
+    try:
+        wait_until(lambda: agent.identity is not None and connected(agent.instance_id), 30,
+                   message="the agent to join and connect")
+        first = pki.identity_of(agent.identity.certificate_pem)
+        assert first.name == agent.instance_id
+        wait_until(lambda: pki.identity_of(agent.identity.certificate_pem).serial != first.serial,
+                   40, interval=0.5, message="the certificate to be renewed")
+        wait_until(lambda: connected(agent.instance_id), 20, message="connected after renewal")
+    finally:
+        agent.stop()
+        thread.join(10)
+    instance_id = agent.instance_id
+    config.join_token = ""
+    again = Agent(config, FakeRuntime())
+    assert again.instance_id == instance_id
+    thread = run(again)
+    try:
+        wait_until(lambda: connected(instance_id), 30, message="the restarted agent to connect")
+    finally:
+        again.stop()
+        thread.join(10)
