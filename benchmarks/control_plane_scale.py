@@ -22,9 +22,9 @@ from pathlib import Path
 
 import grpc
 
-from skiff.services import EtcdProcess, free_port, port_open, wait_until
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, controlplane_pb2 as pb, controlplane_pb2_grpc
 from skiffapi.v1 import types_pb2
+from skiffharness.processes import EtcdProcess, free_port, port_open, wait_until
 
 RUNNING = types_pb2.TaskStatus.Value("TASK_STATUS_RUNNING")
 STOPPED = types_pb2.TaskStatus.Value("TASK_STATUS_STOPPED")

@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from skiff.services import ensure_dockerd, free_port, port_open, wait_until  # noqa: E402
+from skiffharness.processes import ensure_dockerd, free_port, port_open, wait_until  # noqa: E402
 
 ACCEPT = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",

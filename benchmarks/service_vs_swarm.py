@@ -63,10 +63,10 @@ from typing import Callable
 import docker
 import grpc
 
-from skiff.images import build_busybox_image, docker_cli
-from skiff.services import free_port
-from skiff.stack import Stack
 from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc, types_pb2
+from skiffharness.images import build_busybox_image, docker_cli
+from skiffharness.processes import free_port
+from skiffharness.stack import Stack
 
 RUNNING = types_pb2.TaskStatus.Value("TASK_STATUS_RUNNING")
 CLUSTER = "default"

@@ -441,7 +441,7 @@ def default_state_dir() -> Path:
 @click.pass_obj
 def up(api: Api, state_dir: Path | None, detach: bool, stop_timeout: float, agents: int) -> None:
     """Start etcd, the registry, the control plane and agents on this machine."""
-    from skiff.stack import Stack, StackError
+    from skiffharness.stack import Stack, StackError
 
     stack = Stack(state_dir or default_state_dir(), api.endpoint)
     try:
@@ -461,7 +461,7 @@ def up(api: Api, state_dir: Path | None, detach: bool, stop_timeout: float, agen
 @click.pass_obj
 def down(api: Api, state_dir: Path | None) -> None:
     """Stop what `skiff up` started (data stays in the state dir)."""
-    from skiff.stack import Stack
+    from skiffharness.stack import Stack
 
     stopped = Stack(state_dir or default_state_dir(), api.endpoint).down()
     click.echo("stopped " + (", ".join(stopped) if stopped else "nothing (not running)"))

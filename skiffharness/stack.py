@@ -21,7 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from skiff.services import EtcdProcess, ensure_dockerd, free_port, port_open, wait_until
+from skiffharness.processes import EtcdProcess, ensure_dockerd, free_port, port_open, wait_until
 
 REGISTRY_HOST, REGISTRY_PORT = "127.0.0.1", 5000
 COMPONENTS = ("etcd", "registry", "controlplane")  # then the agents; stop is the reverse

@@ -1,4 +1,4 @@
-"""Starting the third-party services Skiff runs on: etcd and dockerd.
+"""Starting the third-party processes Skiff runs on (etcd, dockerd), and waiting for things.
 
 Used by `skiff up`, the test fixtures and the benchmarks, so that all of them
 start etcd and dockerd the same way.
