@@ -5,7 +5,7 @@ that speak the real agent protocol (register, heartbeat, assignment stream, stat
 without Docker: a task is reported RUNNING as soon as it is assigned. Prints the time from the
 first RunTask until every task was reported RUNNING, and the control plane's peak memory.
 
-    python benchmarks/control_plane_scale.py [--agents 1000] [--tasks 10000] [--callers 8]
+    .venv/bin/python benchmarks/control_plane_scale.py [--agents 1000] [--tasks 10000] [--callers 8]
 """
 
 from __future__ import annotations

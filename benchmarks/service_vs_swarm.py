@@ -33,7 +33,7 @@ temporary state dir. Swarm mode is enabled for the run (`docker swarm init --adv
 127.0.0.1`) and left (`docker swarm leave --force`) at the end, whatever happens; a swarm the
 engine was already part of is kept (only this run's services are removed).
 
-    python benchmarks/service_vs_swarm.py [--sizes 10,50,100] [--scale-from 100 --scale-to 200]
+    .venv/bin/python benchmarks/service_vs_swarm.py [--sizes 10,50,100] [--scale-from 100 --scale-to 200]
         [--rolling 50] [--kill 10 --kill-from 50] [--docker-runs 100] [--skip-swarm] [--repeat 3]
 
 Each figure is measured for both sides back to back, who goes first taking turns, so that a

@@ -4,7 +4,7 @@ Starts its own single-machine stack (etcd, registry, control plane, one agent) o
 loopback ports in a temporary state dir, pushes a busybox image, pulls it once so it is
 cached, then measures N sequential starts of each kind and prints the medians.
 
-    python benchmarks/task_start.py [--runs 20] [--pull default|prefer-cached]
+    .venv/bin/python benchmarks/task_start.py [--runs 20] [--pull default|prefer-cached]
 """
 
 from __future__ import annotations
