@@ -438,15 +438,27 @@ def default_state_dir() -> Path:
               help="The agent's stop timeout, in seconds.")
 @click.option("--agents", type=click.IntRange(1, 16), default=1, show_default=True,
               help="Container instances to start (they share the local Docker engine).")
+@click.option("--install", is_flag=True,
+              help="Write a systemd unit that runs this stack at boot, print its path, and "
+                   "start nothing.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"),
+              show_default=True, help="With --install: the root directory to write the unit "
+                                      "under (etc/systemd/system/skiff.service).")
 @click.pass_obj
-def up(api: Api, state_dir: Path | None, detach: bool, stop_timeout: float, agents: int) -> None:
+def up(api: Api, state_dir: Path | None, detach: bool, stop_timeout: float, agents: int,
+       install: bool, root: Path) -> None:
     """Start etcd, the registry, the control plane and agents on this machine.
 
     A supervisor keeps them running: a component that exits is restarted with back-off. On a
     stack that is partly running, starts what is missing."""
-    from skiffharness.stack import Stack, StackError
+    from skiffharness.stack import UNIT_NAME, Stack, StackError, install_unit, systemd_unit
 
     state_dir = (state_dir or default_state_dir()).absolute()
+    if install:
+        path = install_unit(root, systemd_unit(state_dir, api.endpoint, agents, stop_timeout))
+        click.echo(f"wrote {path}\nto start the stack now and at every boot: "
+                   f"systemctl daemon-reload && systemctl enable --now {UNIT_NAME}")
+        return
     stack = Stack(state_dir, api.endpoint)
     try:
         result = stack.up(stop_timeout=stop_timeout, agents=agents)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -43,6 +44,7 @@ REGISTRY_HOST, REGISTRY_PORT = "127.0.0.1", 5000
 COMPONENTS = ("etcd", "registry", "controlplane")  # then the agents; stop is the reverse
 FIRST_BACKOFF, MAX_BACKOFF = 1.0, 60.0  # seconds between restarts of a component that exits
 STABLE_AFTER = 60.0  # seconds up after which a component's back-off starts again from the first
+UNIT_NAME = "skiff.service"
 
 
 class StackError(Exception):
@@ -458,6 +460,45 @@ class Supervisor:
             self.stack._remember(name, None)
         self.stack._remember("supervisor", None)
         self.note("stopped")
+
+
+# -- systemd -----------------------------------------------------------------------------------
+
+def systemd_unit(state_dir: Path, endpoint: str, agents: int, stop_timeout: float,
+                 python: str = sys.executable, code_root: Path | None = None) -> str:
+    """A unit that runs `skiff up` in the foreground at boot. `skiff down --keep-tasks` on stop,
+    so restarting the unit leaves the tasks running (the agents adopt them); a supervisor that
+    dies makes `skiff up` exit non-zero, and systemd starts it again."""
+    code_root = code_root or Path(__file__).resolve().parents[1]
+    skiff = f"{shlex.quote(python)} -m skiff.cli --endpoint {shlex.quote(endpoint)}"
+    state = shlex.quote(str(state_dir))
+    return f"""\
+[Unit]
+Description=Skiff single-machine stack (etcd, registry, control plane, {agents} agent(s))
+Wants=network-online.target docker.service
+After=network-online.target docker.service
+
+[Service]
+Type=simple
+Environment=PYTHONPATH={code_root}
+ExecStart={skiff} up --state-dir {state} --agents {agents} --stop-timeout {stop_timeout:g}
+ExecStop={skiff} down --state-dir {state} --keep-tasks
+KillMode=mixed
+TimeoutStopSec=300
+Restart=on-failure
+RestartSec=5
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def install_unit(root: Path, text: str) -> Path:
+    """Write the unit under `root` (/ on a real machine); returns its path."""
+    path = Path(root) / "etc" / "systemd" / "system" / UNIT_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
 
 
 # -- helpers -----------------------------------------------------------------------------------
