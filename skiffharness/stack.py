@@ -445,7 +445,10 @@ class Supervisor:
         self.stack._remember("supervisor", os.getpid())
         self.note(f"pid {os.getpid()}, keeping {', '.join(self.names)} up")
         while not self._stop.is_set():
-            self.step()
+            try:
+                self.step()
+            except Exception as exc:  # e.g. the state dir unwritable: keep supervising
+                self.note(f"error while looking after the components: {exc!r}")
             self._stop.wait(0.25)
         self.stop()
 
