@@ -5,7 +5,7 @@ that speak the real agent protocol (register, heartbeat, assignment stream, stat
 without Docker: a task is reported RUNNING as soon as it is assigned. Prints the time from the
 first RunTask until every task was reported RUNNING, and the control plane's peak memory.
 
-    python benchmarks/control_plane_scale.py [--agents 1000] [--tasks 10000] [--callers 8]
+    .venv/bin/python benchmarks/control_plane_scale.py [--agents 1000] [--tasks 10000] [--callers 8]
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import grpc
 
-from skiff.services import EtcdProcess, free_port, port_open, wait_until
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, controlplane_pb2 as pb, controlplane_pb2_grpc
 from skiffapi.v1 import types_pb2
+from skiffharness.processes import EtcdProcess, free_port, port_open, wait_until
 
 RUNNING = types_pb2.TaskStatus.Value("TASK_STATUS_RUNNING")
 STOPPED = types_pb2.TaskStatus.Value("TASK_STATUS_STOPPED")

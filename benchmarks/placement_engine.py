@@ -12,7 +12,7 @@ and, for RunTask's shape, whole `schedule()` calls of 10 tasks on a fresh 1,000-
 snapshot (building the placer's state included). Goal: at least 20,000 decisions per second
 for binpack on 1,000 instances.
 
-    python benchmarks/placement_engine.py [--instances 1000] [--tasks 10000] [--repeat 3] [--json]
+    .venv/bin/python benchmarks/placement_engine.py [--instances 1000] [--tasks 10000] [--repeat 3] [--json]
 
 Each scenario runs `--repeat` times on a fresh placer; the run with the median decisions per
 second is reported (the machine may be busy with other work).

@@ -13,7 +13,7 @@ Times are the median of `--repeat` runs (registries restarted empty for each, th
 the two alternating); the ratio is reference/skiff for times and skiff/reference for rates, so
 above 1.0 means Skiff is faster.
 
-    python benchmarks/registry_compare.py [--repeat 3] [--duration 10]
+    .venv/bin/python benchmarks/registry_compare.py [--repeat 3] [--duration 10]
 
 Needs dockerd (started when missing), skopeo, wrk and docker-registry
 (`apt-get install -y docker-registry wrk skopeo`).
@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from skiff.services import ensure_dockerd, free_port, port_open, wait_until  # noqa: E402
+from skiffharness.processes import ensure_dockerd, free_port, port_open, wait_until  # noqa: E402
 
 ACCEPT = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",

@@ -33,7 +33,7 @@ temporary state dir. Swarm mode is enabled for the run (`docker swarm init --adv
 127.0.0.1`) and left (`docker swarm leave --force`) at the end, whatever happens; a swarm the
 engine was already part of is kept (only this run's services are removed).
 
-    python benchmarks/service_vs_swarm.py [--sizes 10,50,100] [--scale-from 100 --scale-to 200]
+    .venv/bin/python benchmarks/service_vs_swarm.py [--sizes 10,50,100] [--scale-from 100 --scale-to 200]
         [--rolling 50] [--kill 10 --kill-from 50] [--docker-runs 100] [--skip-swarm] [--repeat 3]
 
 Each figure is measured for both sides back to back, who goes first taking turns, so that a
@@ -63,10 +63,10 @@ from typing import Callable
 import docker
 import grpc
 
-from skiff.images import build_busybox_image, docker_cli
-from skiff.services import free_port
-from skiff.stack import Stack
 from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc, types_pb2
+from skiffharness.images import build_busybox_image, docker_cli
+from skiffharness.processes import free_port
+from skiffharness.stack import Stack
 
 RUNNING = types_pb2.TaskStatus.Value("TASK_STATUS_RUNNING")
 CLUSTER = "default"

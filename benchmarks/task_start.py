@@ -4,7 +4,7 @@ Starts its own single-machine stack (etcd, registry, control plane, one agent) o
 loopback ports in a temporary state dir, pushes a busybox image, pulls it once so it is
 cached, then measures N sequential starts of each kind and prints the medians.
 
-    python benchmarks/task_start.py [--runs 20] [--pull default|prefer-cached]
+    .venv/bin/python benchmarks/task_start.py [--runs 20] [--pull default|prefer-cached]
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import grpc
 
-from skiff.images import build_busybox_image, docker_cli
-from skiff.services import free_port
-from skiff.stack import Stack
 from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc, types_pb2
+from skiffharness.images import build_busybox_image, docker_cli
+from skiffharness.processes import free_port
+from skiffharness.stack import Stack
 
 RUNNING = types_pb2.TaskStatus.Value("TASK_STATUS_RUNNING")
 STOPPED = types_pb2.TaskStatus.Value("TASK_STATUS_STOPPED")

@@ -438,33 +438,71 @@ def default_state_dir() -> Path:
               help="The agent's stop timeout, in seconds.")
 @click.option("--agents", type=click.IntRange(1, 16), default=1, show_default=True,
               help="Container instances to start (they share the local Docker engine).")
+@click.option("--install", is_flag=True,
+              help="Write a systemd unit that runs this stack at boot, print its path, and "
+                   "start nothing.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"),
+              show_default=True, help="With --install: the root directory to write the unit "
+                                      "under (etc/systemd/system/skiff.service).")
 @click.pass_obj
-def up(api: Api, state_dir: Path | None, detach: bool, stop_timeout: float, agents: int) -> None:
-    """Start etcd, the registry, the control plane and agents on this machine."""
-    from skiff.stack import Stack, StackError
+def up(api: Api, state_dir: Path | None, detach: bool, stop_timeout: float, agents: int,
+       install: bool, root: Path) -> None:
+    """Start etcd, the registry, the control plane and agents on this machine.
 
-    stack = Stack(state_dir or default_state_dir(), api.endpoint)
+    A supervisor keeps them running: a component that exits is restarted with back-off. On a
+    stack that is partly running, starts what is missing."""
+    from skiffharness.stack import UNIT_NAME, Stack, StackError, install_unit, systemd_unit
+
+    state_dir = (state_dir or default_state_dir()).absolute()
+    if install:
+        path = install_unit(root, systemd_unit(state_dir, api.endpoint, agents, stop_timeout))
+        click.echo(f"wrote {path}\nto start the stack now and at every boot: "
+                   f"systemctl daemon-reload && systemctl enable --now {UNIT_NAME}")
+        return
+    stack = Stack(state_dir, api.endpoint)
     try:
-        stack.up(stop_timeout=stop_timeout, agents=agents)
+        result = stack.up(stop_timeout=stop_timeout, agents=agents)
     except StackError as exc:
         fail(str(exc))
-    click.echo(f"skiff is up: control plane {api.endpoint}, registry {stack.registry_address}, "
+    if result.resumed:
+        click.echo(f"started what was missing: {', '.join(result.started)}")
+    click.echo(f"skiff is up: control plane {stack.endpoint}, registry {stack.registry_address}, "
                f"state in {stack.state_dir}")
     if detach:
         return
     click.echo("press Ctrl-C to stop")
-    stack.wait()
+    clean, stopped = stack.wait()
+    if stopped is not None:
+        click.echo(down_text(stopped))
+    if not clean:
+        fail(f"the supervisor exited unexpectedly; see {stack.state_dir / 'logs'}")
 
 
 @cli.command()
 @click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--keep-tasks", is_flag=True,
+              help="Leave the task containers running (a later `skiff up` adopts them).")
 @click.pass_obj
-def down(api: Api, state_dir: Path | None) -> None:
-    """Stop what `skiff up` started (data stays in the state dir)."""
-    from skiff.stack import Stack
+def down(api: Api, state_dir: Path | None, keep_tasks: bool) -> None:
+    """Stop what `skiff up` started, and the containers of its tasks (data stays in the
+    state dir). Services start new tasks on the next `skiff up`."""
+    from skiffharness.stack import Stack
 
-    stopped = Stack(state_dir or default_state_dir(), api.endpoint).down()
-    click.echo("stopped " + (", ".join(stopped) if stopped else "nothing (not running)"))
+    click.echo(down_text(Stack(state_dir or default_state_dir(), api.endpoint)
+                         .down(keep_tasks=keep_tasks)))
+
+
+def down_text(result) -> str:
+    """`skiff down`'s report: the processes, then the task containers stopped or kept."""
+    lines = ["stopped " + (", ".join(result.stopped) if result.stopped
+                           else "nothing (not running)")]
+    if result.tasks_stopped:
+        lines.append(f"stopped {len(result.tasks_stopped)} task container(s): "
+                     + ", ".join(result.tasks_stopped))
+    if result.tasks_kept:
+        lines.append(f"kept {len(result.tasks_kept)} task container(s) running: "
+                     + ", ".join(result.tasks_kept))
+    return "\n".join(lines)
 
 
 add_placement_commands(cli, task, node)

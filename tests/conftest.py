@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skiff.services import EtcdProcess, ensure_dockerd
+from skiffharness.processes import EtcdProcess, ensure_dockerd
 
 
 @pytest.fixture(scope="session")

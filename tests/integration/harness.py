@@ -12,8 +12,8 @@ from pathlib import Path
 
 import grpc
 
-from skiff.services import free_port, port_open, wait_until
 from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc, types_pb2
+from skiffharness.processes import free_port, port_open, wait_until
 
 
 SKIFF = [sys.executable, "-m", "skiff.cli"]  # the CLI, as a user runs it

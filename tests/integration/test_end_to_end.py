@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from skiff.services import wait_until
 from skiffapi.v1 import controlplane_pb2 as pb, types_pb2
+from skiffharness.processes import wait_until
 from tests.integration.harness import SKIFF, Client, skiff, start_controlplane
 
 pytestmark = pytest.mark.integration

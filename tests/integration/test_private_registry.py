@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from skiff.images import build_busybox_image, docker_cli
 from skiffapi.v1 import controlplane_pb2 as pb
+from skiffharness.images import build_busybox_image, docker_cli
 from tests.integration.harness import (SKIFF, Client, start_agent, start_controlplane,
                                        start_registry)
 

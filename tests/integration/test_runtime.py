@@ -40,8 +40,8 @@ from agent.runtime import (
 )
 from agent.runtime.docker_sdk import DockerRuntime
 from agent.runtime.unix_http import unix_socket_path
-from skiff.images import build_busybox_image, docker_cli
-from skiff.services import free_port, wait_until
+from skiffharness.images import build_busybox_image, docker_cli
+from skiffharness.processes import free_port, wait_until
 
 pytestmark = pytest.mark.integration
 

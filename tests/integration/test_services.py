@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from skiff.services import wait_until
 from skiffapi.v1 import controlplane_pb2 as pb, types_pb2
+from skiffharness.processes import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -23,9 +23,9 @@ from agent.engine import EngineConfig, TaskEngine
 from agent.plan import ContainerPlan, TaskPlan, TaskReport
 from agent.runtime import ContainerSpec, HealthCheck, docker_container_name
 from agent.runtime.docker_sdk import DockerRuntime
-from skiff.images import build_busybox_image, docker_cli
-from skiff.services import wait_until
 from skiffcore.status import TaskStatus
+from skiffharness.images import build_busybox_image, docker_cli
+from skiffharness.processes import wait_until
 
 pytestmark = pytest.mark.integration
 

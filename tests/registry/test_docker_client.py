@@ -19,8 +19,8 @@ from typing import Iterator
 import pytest
 
 from registry.server import RegistryServer
-from skiff.images import build_busybox_image, docker_cli
-from skiff.services import free_port
+from skiffharness.images import build_busybox_image, docker_cli
+from skiffharness.processes import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 import pytest
 
 from registry.server import RegistryServer
-from skiff.services import wait_until
+from skiffharness.processes import wait_until
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"

@@ -22,7 +22,7 @@ import pytest
 
 from registry.client import AdminClient
 from registry.server import RegistryServer
-from skiff.images import build_busybox_image, docker_cli
+from skiffharness.images import build_busybox_image, docker_cli
 from tests.registry.helpers import (
     OCI_INDEX, OCI_MANIFEST, Client, Image, busybox_image, host_platform, image_manifest,
     index_manifest, push_image, sha256, verify_pullable)

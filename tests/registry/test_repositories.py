@@ -21,7 +21,7 @@ from registry.errors import RegistryError
 from registry.server import RegistryServer
 from registry.storage import Storage
 from skiff.registry_commands import add_registry_commands
-from skiff.services import free_port, port_open, wait_until
+from skiffharness.processes import free_port, port_open, wait_until
 from tests.registry.helpers import (
     OCI_INDEX, OCI_MANIFEST, Client, index_manifest, make_image, push_image, sha256)
 from tests.registry.test_auth import basic, write_auth_file

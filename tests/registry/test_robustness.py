@@ -16,7 +16,7 @@ import pytest
 
 from registry.server import RegistryServer
 from registry.storage import Storage
-from skiff.services import free_port, port_open, wait_until
+from skiffharness.processes import free_port, port_open, wait_until
 from tests.registry.helpers import (
     OCI_MANIFEST, Client, make_image, push_image, sha256, verify_pullable)
 

@@ -7,7 +7,7 @@ import threading
 
 import agent.session
 from agent.session import Agent, AgentConfig
-from skiff.services import wait_until
+from skiffharness.processes import wait_until
 
 
 class Stub:

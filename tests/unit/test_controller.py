@@ -11,8 +11,8 @@ from controlplane.model import Keys
 from controlplane.resources import ControlPlane
 from controlplane.store import MemoryStore
 from controlplane.types import TaskStateReport
-from skiff.services import wait_until
 from skiffcore.status import TaskStatus
+from skiffharness.processes import wait_until
 from tests.fakes import FakeClock
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import filecmp
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_generated_code_is_up_to_date(tmp_path):
-    subprocess.run([str(REPO / "scripts" / "gen-proto"), str(tmp_path)], check=True)
+    # The interpreter running the tests has the pinned grpcio-tools; PATH may have none.
+    subprocess.run([str(REPO / "scripts" / "gen-proto"), str(tmp_path)], check=True,
+                   env=dict(os.environ, SKIFF_PYTHON=sys.executable))
     fresh = tmp_path / "skiffapi"
     committed = REPO / "skiffapi"
     names = sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file())

@@ -11,8 +11,8 @@ import pytest
 from controlplane.model import Keys
 from controlplane.server import ControlPlaneServer
 from controlplane.store import MemoryStore
-from skiff.services import free_port
 from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc
+from skiffharness.processes import free_port
 from tests.unit.test_service import add_instance, taskdef
 
 

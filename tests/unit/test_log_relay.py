@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from controlplane.logs import LogRelay, LogRequest
-from skiff.services import wait_until
+from skiffharness.processes import wait_until
 
 
 def push(relay: LogRelay, commands, chunks: list[bytes]) -> threading.Thread:

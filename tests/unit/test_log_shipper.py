@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 from agent.logs import LogShipper
-from skiff.services import wait_until
 from skiffapi.v1 import agent_pb2
+from skiffharness.processes import wait_until
 
 
 class BlockingStream:

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from controlplane.store import ABSENT, Conflict, EtcdStore, MemoryStore
-from skiff.services import wait_until
+from skiffharness.processes import wait_until
 from tests.fakes import FakeClock
 
 

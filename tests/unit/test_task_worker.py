@@ -14,8 +14,8 @@ from agent.fake_runtime import FakeRuntime
 from agent.plan import ContainerPlan, TaskPlan, TaskReport
 from agent.runtime import (ContainerSpec, HealthCheck, PortSpec, RuntimeUnavailable,
                            docker_container_name)
-from skiff.services import wait_until
 from skiffcore.status import TaskStatus
+from skiffharness.processes import wait_until
 
 IMAGE = "127.0.0.1:5000/app:1"
 

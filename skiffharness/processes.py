@@ -1,4 +1,4 @@
-"""Starting the third-party services Skiff runs on: etcd and dockerd.
+"""Starting the third-party processes Skiff runs on (etcd, dockerd), and waiting for things.
 
 Used by `skiff up`, the test fixtures and the benchmarks, so that all of them
 start etcd and dockerd the same way.
@@ -65,23 +65,28 @@ class EtcdProcess:
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.client_port}"
 
-    def start(self, timeout: float = 20.0,
-              on_spawn: Callable[[int], None] | None = None) -> "EtcdProcess":
-        """Start etcd and wait for its client port; `on_spawn(pid)` runs as soon as it exists,
-        so a caller can record the process even if it never becomes ready."""
+    def command(self) -> list[str]:
+        """The etcd command line (creates the data dir); the same ports on every start, so a
+        restarted member finds its peer URL unchanged."""
         binary = shutil.which("etcd")
         if binary is None:
             raise RuntimeError("etcd is not installed (apt-get install etcd-server)")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         client = f"http://127.0.0.1:{self.client_port}"
         peer = f"http://127.0.0.1:{self.peer_port}"
+        return [binary, "--name", "skiff", "--data-dir", str(self.data_dir),
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", f"skiff={peer}"]
+
+    def start(self, timeout: float = 20.0,
+              on_spawn: Callable[[int], None] | None = None) -> "EtcdProcess":
+        """Start etcd and wait for its client port; `on_spawn(pid)` runs as soon as it exists,
+        so a caller can record the process even if it never becomes ready."""
+        command = self.command()
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [binary, "--name", "skiff", "--data-dir", str(self.data_dir),
-             "--listen-client-urls", client, "--advertise-client-urls", client,
-             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"skiff={peer}"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
         log.close()
         if on_spawn:
             on_spawn(self.process.pid)
