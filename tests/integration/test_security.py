@@ -12,7 +12,7 @@ import pytest
 
 from controlplane.server import ControlPlaneServer, Security
 from controlplane.store import EtcdStore
-from skiff.services import EtcdProcess, wait_until
+from skiffharness.processes import EtcdProcess, wait_until
 from skiffapi.v1 import (agent_pb2, agent_pb2_grpc, controlplane_pb2 as pb, controlplane_pb2_grpc,
                          types_pb2)
 from skiffcore import pki
