@@ -58,6 +58,7 @@ class Security:
     machines_listen: str | None = None
     machines_advertise: str | None = None
     bootstrap_file: Path | None = None
+    join_token_file: Path | None = None  # the current join token, for local agents (0600)
     agent_cert_ttl: dt.timedelta = dt.timedelta(hours=24)
 
     def __repr__(self) -> str:
@@ -175,10 +176,13 @@ class ControlPlaneServer:
 
     def _bootstrap(self, security: Security) -> None:
         """The first process of a new cluster makes the CA (done above), the join token and
-        the first admin, whose token goes to the bootstrap file only."""
+        the first admin, whose token goes to the bootstrap file only; the current join token goes
+    to the join token file, for the agents of a single-machine stack."""
         trust = self.control_plane.trust
         assert trust is not None
-        trust.join_token()
+        join_token = trust.join_token()
+        if security.join_token_file:
+            write_private(security.join_token_file, f"{join_token}\n")
         token = self.control_plane.users.ensure_first_admin()
         if token and security.bootstrap_file:
             write_private(security.bootstrap_file, bootstrap_document(

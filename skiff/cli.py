@@ -23,19 +23,31 @@ from skiff.clikit import (DEFAULT_ENDPOINT, TASK_HEADERS, Api, api_command, bind
 from skiff.placement_commands import (add_placement_commands, constraint_messages,
                                       strategy_messages, with_placement)
 from skiff.registry_commands import add_registry_commands
+from skiffcore.contexts import ClientConfig, ContextError
+from skiff.security_commands import add_security_commands
 from skiff.service_commands import service
 from skiffapi.v1 import controlplane_pb2 as pb
 
 @click.group()
-@click.option("--endpoint", envvar="SKIFF_ENDPOINT", default=DEFAULT_ENDPOINT, show_default=True,
-              help="Control plane address (env SKIFF_ENDPOINT).")
+@click.option("--endpoint", envvar="SKIFF_ENDPOINT", default=None,
+              help=f"Control plane address (env SKIFF_ENDPOINT; default: the current context's, "
+                   f"or {DEFAULT_ENDPOINT}).")
+@click.option("--context", "context_name", envvar="SKIFF_CONTEXT", default=None,
+              help="Client context to use (env SKIFF_CONTEXT; see `skiff context ls`).")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug output.")
 @click.pass_context
-def cli(ctx: click.Context, endpoint: str, verbose: bool) -> None:
+def cli(ctx: click.Context, endpoint: str | None, context_name: str | None,
+        verbose: bool) -> None:
     """Skiff: a miniature, self-hosted Amazon ECS."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.obj = Api(endpoint)
+    try:
+        config = ClientConfig.load()
+        if context_name:
+            config.use(context_name)
+    except ContextError as exc:
+        fail(str(exc))
+    ctx.obj = Api(config.resolve(endpoint))
 
 
 # -- clusters ------------------------------------------------------------------------------
@@ -351,13 +363,49 @@ def host_port(value: str | None) -> str | None:
               help="Seconds a STOPPED task stays describable (ECS: 1 hour).")
 @click.option("--max-backoff", type=float, default=900.0, show_default=True,
               help="Longest wait between starts of a service whose tasks keep failing.")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Holds secrets.key (seals the CA key, the join token and secrets in etcd: "
+                   "give every control-plane process of a cluster the same file), "
+                   "bootstrap.json (the first admin's token) and join-token. Default: "
+                   "$SKIFF_STATE_DIR/controlplane or ~/.skiff/controlplane.")
+@click.option("--machines-listen", default=None, callback=lambda ctx, param, value: host_port(value),
+              help="Where agents and other control-plane processes connect with certificates "
+                   "(mutual TLS). Default: the --listen host, port + 1.")
+@click.option("--machines-advertise", default=None,
+              callback=lambda ctx, param, value: host_port(value),
+              help="host:port agents and peers reach the machines port at.")
+@click.option("--agent-cert-hours", type=float, default=24.0, show_default=True,
+              help="Lifetime of the certificates agents get (renewed after two thirds).")
+@click.option("--insecure", is_flag=True,
+              help="Serve plaintext, no users or certificates (loopback addresses only).")
 def controlplane_serve(etcd: str, listen: str, advertise: str | None, session_timeout: float,
-                       lost_after: float, stopped_retention: float, max_backoff: float) -> None:
-    """Serve the control-plane and agent APIs (state in etcd)."""
-    from controlplane.server import serve
+                       lost_after: float, stopped_retention: float, max_backoff: float,
+                       state_dir: Path | None, machines_listen: str | None,
+                       machines_advertise: str | None, agent_cert_hours: float,
+                       insecure: bool) -> None:
+    """Serve the control-plane and agent APIs over TLS (state in etcd)."""
+    import datetime as dt
 
-    serve(etcd, listen, advertise, session_timeout=session_timeout, lost_after=lost_after,
-          stopped_retention=stopped_retention, max_backoff=max_backoff)
+    from controlplane.secretbox import load_or_create_key
+    from controlplane.server import Security, serve
+
+    security = None
+    if not insecure:
+        state_dir = state_dir or default_state_dir() / "controlplane"
+        try:
+            key = load_or_create_key(state_dir / "secrets.key")
+        except (OSError, ValueError) as exc:
+            fail(f"--state-dir: {exc}")
+        security = Security(key, machines_listen, machines_advertise,
+                            bootstrap_file=state_dir / "bootstrap.json",
+                            join_token_file=state_dir / "join-token",
+                            agent_cert_ttl=dt.timedelta(hours=agent_cert_hours))
+    try:
+        serve(etcd, listen, advertise, security, session_timeout=session_timeout,
+              lost_after=lost_after, stopped_retention=stopped_retention,
+              max_backoff=max_backoff)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 @cli.group()
@@ -385,11 +433,16 @@ def agent() -> None:
 @click.option("--zone", default="", help="Availability zone (attribute ecs.availability-zone).")
 @click.option("--cleanup-after", type=float, default=3600.0, show_default=True,
               help="Seconds after a task stopped before its containers are removed.")
+@click.option("--join-token", envvar="SKIFF_JOIN_TOKEN", default="", show_envvar=True,
+              help="Join a TLS control plane with this token (`skiff node join-token`); once "
+                   "joined, the certificate in --state-dir speaks for the node.")
+@click.option("--join-token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Read the join token from this file (keeps it off the command line).")
 @click.pass_obj
 def agent_serve(api: Api, endpoint: str | None, name: str, state_dir: Path, cluster: str,
                 reserved_memory: int, stop_timeout: float, pull_behavior: str,
                 heartbeat_interval: float, registry_auth: Path | None, zone: str,
-                cleanup_after: float) -> None:
+                cleanup_after: float, join_token: str, join_token_file: Path | None) -> None:
     """Register this machine as a container instance and run its tasks with Docker."""
     import signal
 
@@ -404,7 +457,19 @@ def agent_serve(api: Api, endpoint: str | None, name: str, state_dir: Path, clus
     except ValueError as exc:
         fail(f"--registry-auth: {exc}")
 
+    if join_token_file is not None:
+        try:
+            join_token = join_token_file.read_text().strip()
+        except OSError as exc:
+            fail(f"--join-token-file: {exc}")
+    if join_token:
+        from skiffcore.pki import JoinToken, TokenError
+        try:
+            JoinToken.parse(join_token)
+        except TokenError as exc:
+            fail(f"--join-token: {exc}")
     config = AgentConfig(endpoint=endpoint or api.endpoint, cluster=cluster, name=name,
+                         join_token=join_token,
                          state_dir=state_dir, reserved_memory=reserved_memory,
                          heartbeat_interval=heartbeat_interval,
                          zone=zone,
@@ -507,6 +572,7 @@ def down_text(result) -> str:
 
 add_placement_commands(cli, task, node)
 add_registry_commands(cli, registry)
+add_security_commands(cli, node)
 cli.add_command(service)
 
 

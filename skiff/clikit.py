@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import socket
+import ssl
 import sys
 from typing import Any, Callable
 
@@ -11,16 +13,18 @@ import click
 import grpc
 
 from skiff import ecs_json
+from skiffcore.contexts import Context, channel_for
 from skiffapi.v1 import controlplane_pb2_grpc
 
 DEFAULT_ENDPOINT = "127.0.0.1:7070"
 
 
 class Api:
-    """A lazily connected ControlPlane stub."""
+    """A lazily connected ControlPlane stub for one context (endpoint, cluster CA, token)."""
 
-    def __init__(self, endpoint: str):
-        self.endpoint = endpoint
+    def __init__(self, context: Context):
+        self.context = context
+        self.endpoint = context.endpoint
         self._stub: controlplane_pb2_grpc.ControlPlaneStub | None = None
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
@@ -29,9 +33,31 @@ class Api:
     def method(self, name: str) -> Callable[..., Any]:
         """The raw RPC, without the default deadline (for streams that may last)."""
         if self._stub is None:
-            channel = grpc.insecure_channel(self.endpoint)
-            self._stub = controlplane_pb2_grpc.ControlPlaneStub(channel)
+            self._stub = controlplane_pb2_grpc.ControlPlaneStub(channel_for(self.context))
         return getattr(self._stub, name)
+
+
+def unreachable_message(api: Api) -> str:
+    """Why the control plane did not answer, and what to do."""
+    if not api.context.ca and speaks_tls(api.endpoint):
+        return (f"the control plane at {api.endpoint} speaks TLS only: run `skiff login "
+                f"--endpoint {api.endpoint} --ca CA_FILE --token TOKEN` (after `skiff up` the "
+                f"`local` context has them: `skiff context use local`)")
+    return (f"control plane at {api.endpoint} is not reachable (start it with `skiff up`, or "
+            f"set SKIFF_ENDPOINT); if it speaks TLS with another CA, log in again")
+
+
+def speaks_tls(endpoint: str) -> bool:
+    """Whether the server at `endpoint` completes a TLS handshake (nothing is sent)."""
+    host, _, port = endpoint.rpartition(":")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=3) as raw, \
+                context.wrap_socket(raw, server_hostname=host.strip("[]")):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def fail(message: str) -> None:
@@ -50,8 +76,7 @@ def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
             fn(api, *args, as_json=as_json, **kwargs)
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.UNAVAILABLE:
-                fail(f"control plane at {api.endpoint} is not reachable "
-                      "(start it with `skiff up`, or set SKIFF_ENDPOINT)")
+                fail(unreachable_message(api))
             fail(exc.details() or exc.code().name)
 
     return wrapper

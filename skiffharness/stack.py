@@ -3,6 +3,8 @@
 Each component runs as its own process, as it would on separate machines:
 
     <state-dir>/etcd/         etcd data          (etcd on a loopback port)
+    <state-dir>/controlplane/ secrets.key (seals the CA key in etcd), bootstrap.json (the first
+                              admin's token and the CA), join-token (for the local agents)
     <state-dir>/registry/     registry blobs     (127.0.0.1:5000)
     <state-dir>/agent/        the agent's identity (agent-2/, ... with `--agents N`)
     <state-dir>/logs/*.log    one log per component, and supervisor.log
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from skiffcore.contexts import ClientConfig, Context, bootstrap_context, channel_for
 from skiffharness.processes import EtcdProcess, ensure_dockerd, free_port, port_open, wait_until
 
 REGISTRY_HOST, REGISTRY_PORT = "127.0.0.1", 5000
@@ -74,8 +77,10 @@ def agent_names(agents: int) -> list[str]:
 
 
 class Stack:
-    def __init__(self, state_dir: Path, endpoint: str, registry_port: int = REGISTRY_PORT):
+    def __init__(self, state_dir: Path, endpoint: str, registry_port: int = REGISTRY_PORT,
+                 client_config: Path | None = None):
         self.state_dir = Path(state_dir).absolute()
+        self.client_config = client_config  # None: $SKIFF_CONFIG or ~/.skiff/config.json
         self.endpoint = endpoint
         self.registry_port = registry_port
         self.registry_address = f"{REGISTRY_HOST}:{registry_port}"
@@ -168,12 +173,14 @@ class Stack:
                         record["settings"] = {
                             "endpoint": self.endpoint, "registry_port": self.registry_port,
                             "etcd_client_port": free_port(), "etcd_peer_port": free_port(),
+                            "machines_port": free_port(),
                             "agents": agents, "stop_timeout": stop_timeout,
                             "agent_args": list(agent_args)}
                     self._adopt_settings(record["settings"])
                 self._start_supervisor()
             self._wait_ready(timeout)
             self._record_instances()
+            self._save_client_context()
         except (TimeoutError, RuntimeError, OSError) as exc:
             self.down(keep_tasks=True)  # a failed start takes no task down with it
             raise StackError(f"{exc}; see the logs in {self.state_dir / 'logs'}") from exc
@@ -229,11 +236,12 @@ class Stack:
     def connected_instances(self) -> list[str]:
         """Ids of the container instances whose agents are connected to this stack's control
         plane (raises when it does not answer)."""
-        import grpc
-
         from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc
 
-        with grpc.insecure_channel(self.endpoint) as channel:
+        context = self.admin_context()
+        if context is None:
+            raise RuntimeError("the control plane has not made its first admin yet")
+        with channel_for(context) as channel:
             stub = controlplane_pb2_grpc.ControlPlaneStub(channel)
             arns = stub.ListContainerInstances(pb.ListContainerInstancesRequest(), timeout=5)
             if not arns.container_instance_arns:
@@ -241,6 +249,24 @@ class Stack:
             described = stub.DescribeContainerInstances(pb.DescribeContainerInstancesRequest(
                 container_instances=arns.container_instance_arns), timeout=5)
             return [i.instance_id for i in described.container_instances if i.agent_connected]
+
+    def admin_context(self) -> Context | None:
+        """How this stack's own commands reach its control plane: as the first admin, whose
+        token the control plane wrote to its state dir when it made the cluster."""
+        context = bootstrap_context(self.state_dir / "controlplane" / "bootstrap.json")
+        if context is not None:
+            context.endpoint = self.endpoint
+        return context
+
+    def _save_client_context(self) -> None:
+        """The `local` context of the client config ($SKIFF_CONFIG or ~/.skiff/config.json),
+        so `skiff ...` works right after `skiff up`."""
+        context = self.admin_context()
+        if context is None:
+            return
+        config = ClientConfig.load(self.client_config)
+        config.put("local", context, make_current=config.current in ("", "local"))
+        config.save()
 
     def _record_instances(self) -> None:
         """Remember which container instances are this stack's, so `down` can find their task
@@ -294,7 +320,7 @@ class Stack:
 
         try:  # agents that registered since `up` (the control plane may already be gone)
             instances |= set(self.connected_instances())
-        except grpc.RpcError:
+        except (grpc.RpcError, RuntimeError):
             pass
         running = self._ours(data)
         supervisor = self._supervisor_pid(data)
@@ -357,10 +383,14 @@ class Supervisor:
                     str(s["registry_port"]), "--data", str(state / "registry")]
         if name == "controlplane":
             return [*skiff, "controlplane", "serve", "--listen", s["endpoint"],
+                    "--machines-listen", f"127.0.0.1:{s['machines_port']}",
+                    "--state-dir", str(state / "controlplane"),
                     "--etcd", f"127.0.0.1:{s['etcd_client_port']}"]
         n = self.names.index(name) - len(COMPONENTS) + 1
         many = len(self.names) - len(COMPONENTS) > 1
+        # Local agents join with the token the control plane keeps in its state dir.
         return [*skiff, "agent", "serve", "--state-dir", str(state / name),
+                "--join-token-file", str(state / "controlplane" / "join-token"),
                 "--name", f"{socket.gethostname()}-{n}" if many else "",
                 "--stop-timeout", str(s["stop_timeout"]), *s["agent_args"]]
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from skiffharness.processes import EtcdProcess, ensure_dockerd
+from tests.integration.harness import controlplane_state
 
 
 @pytest.fixture(scope="session")
@@ -12,6 +15,8 @@ def etcd_endpoint(tmp_path_factory) -> str:
     """host:port of a throw-away single-member etcd on loopback (one per test session)."""
     base = tmp_path_factory.mktemp("etcd")
     etcd = EtcdProcess(base / "data", log_path=base / "etcd.log").start()
+    # A new etcd holds no CA yet: the control planes' shared state dir starts afresh too.
+    shutil.rmtree(controlplane_state(etcd.endpoint), ignore_errors=True)
     yield etcd.endpoint
     etcd.stop()
 

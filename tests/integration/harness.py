@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -13,16 +15,47 @@ from pathlib import Path
 import grpc
 
 from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc, types_pb2
+from skiffcore.contexts import ClientConfig, Context, bootstrap_context, channel_for
 from skiffharness.processes import free_port, port_open, wait_until
 
 
 SKIFF = [sys.executable, "-m", "skiff.cli"]  # the CLI, as a user runs it
 
 
+# Every test control plane on one etcd shares a state dir: one secrets key seals the cluster
+# CA in that etcd, and the first one writes the first admin's token to its bootstrap.json.
+# Tests then call the API as that admin, through contexts kept in a client config there.
+_STATE: dict[str, Path] = {}  # control-plane endpoint -> its state dir
+
+
+def controlplane_state(etcd: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"skiff-tests-{os.getuid()}" / etcd.replace(":", "_")
+
+
+def client_config(endpoint: str) -> Path | None:
+    state = _STATE.get(endpoint)
+    return state / "client.json" if state else None
+
+
+def context_for(endpoint: str) -> Context:
+    """The admin's context for a control plane the harness started (plaintext otherwise)."""
+    path = client_config(endpoint)
+    return ClientConfig.load(path).resolve(endpoint) if path else Context(endpoint)
+
+
+def skiff_env(endpoint: str) -> dict[str, str]:
+    """The environment a `skiff` process needs to call `endpoint` as the admin."""
+    env = dict(os.environ)
+    config = client_config(endpoint)
+    if config:
+        env["SKIFF_CONFIG"] = str(config)
+    return env
+
+
 def skiff(endpoint: str, *args: str, check: bool = False) -> subprocess.CompletedProcess:
-    """`skiff --endpoint ENDPOINT ARGS...`, its output captured as text."""
+    """`skiff --endpoint ENDPOINT ARGS...` as the admin, its output captured as text."""
     return subprocess.run([*SKIFF, "--endpoint", endpoint, *args], capture_output=True,
-                          text=True, check=check)
+                          text=True, check=check, env=skiff_env(endpoint))
 
 
 class Component:
@@ -70,22 +103,50 @@ def start_registry(data: Path, log_dir: Path, *extra: str) -> tuple[Component, s
 
 def start_controlplane(etcd: str, log_dir: Path, port: int | None = None,
                        name: str = "controlplane") -> tuple[Component, str]:
-    port = port or free_port()
+    """A TLS control plane: API on `port`, machines (agents, peers) on `port` + 1."""
+    port = port or free_port_pair()
     endpoint = f"127.0.0.1:{port}"
+    state = controlplane_state(etcd)
     # Short timeouts so that tests about lost agents finish quickly.
     cp = Component(name, ["controlplane", "serve", "--etcd", etcd, "--listen", endpoint,
-                                    "--session-timeout", "3", "--lost-after", "3"],
+                          "--machines-listen", f"127.0.0.1:{port + 1}", "--state-dir", str(state),
+                          "--session-timeout", "3", "--lost-after", "3"],
                    log_dir).start()
-    wait_until(lambda: port_open("127.0.0.1", port), 30, message="control plane")
+    wait_until(lambda: port_open("127.0.0.1", port) and port_open("127.0.0.1", port + 1), 30,
+               message="control plane")
+    admin = wait_until(lambda: bootstrap_context(state / "bootstrap.json"), 30,
+                       message="the first admin's token")
+    admin.endpoint = endpoint
+    config = ClientConfig.load(state / "client.json")
+    config.put(endpoint, admin, make_current=False)
+    config.save()
+    _STATE[endpoint] = state
     return cp, endpoint
+
+
+def free_port_pair() -> int:
+    """A free port whose successor is free too."""
+    for _ in range(100):
+        port = free_port()
+        if port < 65535 and not port_open("127.0.0.1", port + 1):
+            try:
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no two free ports in a row")
 
 
 def start_agent(endpoint: str, state_dir: Path, log_dir: Path, name: str = "agent-1",
                 cluster: str = "default", extra: tuple[str, ...] = ()) -> Component:
-    """An agent process; `extra` are more `agent serve` options."""
+    """An agent process, joining with the cluster's token; `extra` are more `agent serve`
+    options."""
+    join = (["--join-token-file", str(_STATE[endpoint] / "join-token")]
+            if endpoint in _STATE else [])
     return Component(name, ["agent", "serve", "--endpoint", endpoint, "--state-dir", str(state_dir),
                             "--name", name, "--cluster", cluster, "--stop-timeout", "5",
-                            "--heartbeat-interval", "1", *extra],
+                            "--heartbeat-interval", "1", *join, *extra],
                      log_dir).start()
 
 
@@ -93,7 +154,7 @@ class Client:
     """The ControlPlane API with the waits tests need."""
 
     def __init__(self, endpoint: str, cluster: str = "default"):
-        self.channel = grpc.insecure_channel(endpoint)
+        self.channel = channel_for(context_for(endpoint))
         self.api = controlplane_pb2_grpc.ControlPlaneStub(self.channel)
         self.cluster = cluster
 

@@ -13,7 +13,7 @@ import pytest
 
 from skiffapi.v1 import controlplane_pb2 as pb, types_pb2
 from skiffharness.processes import wait_until
-from tests.integration.harness import SKIFF, Client, skiff, start_controlplane
+from tests.integration.harness import SKIFF, Client, skiff, skiff_env, start_controlplane
 
 pytestmark = pytest.mark.integration
 
@@ -215,7 +215,8 @@ def run_talker(stack) -> str:
 def follow_sees_new_lines(endpoint: str, logs: list[str]) -> None:
     """`skiff logs --follow` shows lines written after it began."""
     follower = subprocess.Popen([*SKIFF, "--endpoint", endpoint, *logs, "--follow",
-                                 "--tail", "1"], stdout=subprocess.PIPE, text=True)
+                                 "--tail", "1"], stdout=subprocess.PIPE, text=True,
+                                env=skiff_env(endpoint))
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l) for l in follower.stdout], daemon=True).start()
     try:

@@ -9,7 +9,8 @@ written with mode 0600 since it holds credentials:
 
 `skiff up` writes the `local` context; `skiff login` adds or updates one; `skiff context use`
 picks the current one. An `--endpoint` or `SKIFF_ENDPOINT` given on the command line selects the
-context with that endpoint, if there is one.
+context with that endpoint, if there is one. The CLI, the stack harness, tests and benchmarks
+all reach the API through `channel_for(context)`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["ClientConfig", "Context", "ContextError", "config_path"]
+import grpc
+
+__all__ = ["ClientConfig", "Context", "ContextError", "bootstrap_context", "channel_for",
+           "config_path"]
 
 
 class ContextError(Exception):
@@ -96,3 +100,24 @@ class ClientConfig:
 
 def config_path() -> Path:
     return Path(os.environ.get("SKIFF_CONFIG") or Path.home() / ".skiff" / "config.json")
+
+
+def channel_for(context: Context, options: list[tuple[str, int]] | None = None) -> grpc.Channel:
+    """TLS verified against the context's CA, with its token on every call; plaintext only
+    for a context without a CA (a control plane serving plaintext on loopback)."""
+    if not context.ca:
+        return grpc.insecure_channel(context.endpoint, options=options)
+    credentials = grpc.ssl_channel_credentials(context.ca.encode())
+    if context.token:
+        credentials = grpc.composite_channel_credentials(
+            credentials, grpc.access_token_call_credentials(context.token))
+    return grpc.secure_channel(context.endpoint, credentials, options=options)
+
+
+def bootstrap_context(path: Path) -> Context | None:
+    """The first admin's context from a control plane's bootstrap file, if it has written one."""
+    try:
+        data = json.loads(path.read_text())
+        return Context(data["endpoint"], data["ca"], data["token"], data["user"])
+    except (OSError, ValueError, KeyError):
+        return None
