@@ -17,6 +17,9 @@ The container features of a task definition, as ECS defines them:
 * `healthCheck`: containers report ECS's `healthStatus`, the task reports `task_health` of its
   essential containers.
 
+Whole assignment sets are ordered too: `older_set` tells the session which set to ignore
+(design invariant 8), and a task's desired status only moves forward (`skiffcore.status.advance`).
+
     next_action(TaskStatus.RUNNING, TaskStatus.PENDING,
                 [Observed("web", essential=True, phase=ContainerPhase.ABSENT)])  # Action.CREATE
 """
@@ -31,7 +34,8 @@ from skiffcore.status import TaskStatus
 
 __all__ = ["Action", "ContainerPhase", "HealthStatus", "Dependency", "RestartPolicy", "Observed",
            "Resolution", "START", "COMPLETE", "SUCCESS", "HEALTHY", "resolve", "startable",
-           "dependency_failure", "stop_order", "task_health", "should_restart", "next_action"]
+           "dependency_failure", "stop_order", "task_health", "should_restart", "next_action",
+           "older_set"]
 
 
 class ContainerPhase(enum.Enum):
@@ -182,6 +186,15 @@ def task_health(containers: Iterable[Observed]) -> HealthStatus:
     if HealthStatus.UNKNOWN in statuses:
         return HealthStatus.UNKNOWN
     return HealthStatus.HEALTHY
+
+
+def older_set(offered: tuple[int, int], acted: tuple[int, int] | None) -> bool:
+    """Whether an assignment set read at `offered`, a (leader epoch, etcd revision) pair, is
+    older than the newest set acted on, `acted` (None: none yet): epochs compare first, then
+    revisions. An older set is ignored whole: a control-plane process whose copy lags served
+    it, and acting on it would undo the newer one (start again a task that was stopped, stop
+    one the newer set has). The same pair again is not older: an unchanged set is resent."""
+    return acted is not None and offered < acted
 
 
 def next_action(desired: TaskStatus, known: TaskStatus, containers: list[Observed]) -> Action:

@@ -30,7 +30,7 @@ from agent.plan import ContainerPlan, ContainerResult, Reporter, TaskPlan, TaskR
 from agent.runtime import (LABEL_TASK_ID, ContainerNotFound, ContainerRuntime,
                            ContainerRuntimeError, ContainerSpec, ContainerState, ImageNotFound,
                            docker_container_name, just_started)
-from skiffcore.status import StopCode, TaskStatus
+from skiffcore.status import StopCode, TaskStatus, advance
 
 __all__ = ["EngineConfig", "TaskWorker", "TaskEngine", "DockerTraffic", "WAKING_EVENTS"]
 
@@ -139,7 +139,14 @@ class TaskWorker(threading.Thread):
 
     def update(self, plan: TaskPlan) -> None:
         """A newer assignment for this task (e.g. desired STOPPED). One that only records
-        what this worker reported itself (`last_status`) changes no decision: no wake-up."""
+        what this worker reported itself (`last_status`) changes no decision: no wake-up.
+        The desired status only moves forward: a task once asked to stop is never started
+        again by a later plan (one from a control plane that lags)."""
+        desired = advance(self.plan.desired, plan.desired)
+        if desired != plan.desired:
+            log.warning("task %s: desired status %s after %s ignored (it only moves forward)",
+                        plan.task_id, plan.desired.name, self.plan.desired.name)
+            plan = replace(plan, desired=desired)
         changed = replace(plan, last_status=self.plan.last_status) != self.plan
         self.plan = plan
         if changed:

@@ -2,7 +2,8 @@
 
 This is the agent's gRPC edge: protobuf stops here; the engine sees `TaskPlan`s. When the
 control plane goes away the session reconnects with exponential backoff, and the first
-assignment set after a reconnect is authoritative (the engine reconciles whole sets).
+assignment set after a reconnect is authoritative (the engine reconciles whole sets), unless it
+is older than a set already acted on (`agent.decision.older_set`): then it is ignored.
 Reports are level-triggered: only the newest report per task is kept and re-sent until
 the control plane took it.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import grpc
 
-from agent.decision import Dependency, RestartPolicy
+from agent.decision import Dependency, RestartPolicy, older_set
 from agent.engine import EngineConfig, TaskEngine
 from agent.identity import JoinError, NodeIdentity
 from agent.logs import LogShipper
@@ -103,6 +104,10 @@ class Agent:
         self._stream: grpc.Future | None = None
         self._last_plans: list[TaskPlan] | None = None
         self._plans: dict[str, tuple[bytes, TaskPlan]] = {}  # task id -> (assignment, plan)
+        # (epoch, revision) of the newest set acted on, kept across reconnects. Only in memory:
+        # a restarted agent adopts from Docker, and a mark kept on disk would outlive an etcd
+        # rebuilt from scratch (its revisions start again at 1) and make every set look old.
+        self._acted: tuple[int, int] | None = None
 
     # -- identity ------------------------------------------------------------------------
 
@@ -266,6 +271,13 @@ class Agent:
         self._stream = self._stub.StreamAssignments(agent_pb2.StreamAssignmentsRequest(
             cluster=self.config.cluster, instance_id=self.instance_id))
         for assignments in self._stream:
+            position = (assignments.epoch, assignments.revision)
+            if older_set(position, self._acted):
+                log.warning("ignoring a task set of epoch %d revision %d: older than the one "
+                            "acted on (epoch %d revision %d); this control-plane process lags",
+                            *position, *self._acted)
+                continue
+            self._acted = position
             self._last_plans = [self._plan(a) for a in assignments.tasks]
             for gone in set(self._plans) - {a.task_id for a in assignments.tasks}:
                 del self._plans[gone]

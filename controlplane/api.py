@@ -482,7 +482,9 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         or gone, a desired status), and again every `resend_interval` even when unchanged, so
         a dead agent's stream is noticed. A task's recorded status changing is no reason: the
         agent reported it itself, and its `last_status` only matters to a task it has not
-        seen yet (adoption), which comes with a change."""
+        seen yet (adoption), which comes with a change. Every set names the leader epoch and
+        etcd revision it was read at, so an agent can ignore a set older than one it acted on
+        (this process's copy may lag another's)."""
         _acting_for(request.instance_id, "stream the assignments")
         self.instances.instance(request.cluster, request.instance_id)
         changed = threading.Event()
@@ -503,13 +505,15 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                 changed.clear()
                 if not context.is_active():
                     break
-                assignments = self.agents.assignments(request.cluster, request.instance_id)
+                current = self.agents.assignments(request.cluster, request.instance_id)
+                assignments = current.tasks
                 # Task definition revisions are immutable: the arn stands for the containers.
                 key = [(t.task_id, t.desired, t.task_definition_arn) for t, _ in assignments]
                 if key != last or time.monotonic() - sent_at >= self.resend_interval:
                     last, sent_at = key, time.monotonic()
                     yield agent_pb2.Assignments(tasks=[self._assignment(built, task, spec)
-                                                       for task, spec in assignments])
+                                                       for task, spec in assignments],
+                                                epoch=current.epoch, revision=current.revision)
                     for gone in set(built) - {task.task_id for task, _ in assignments}:
                         del built[gone]
                 looked_at = time.monotonic()

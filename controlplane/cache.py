@@ -11,6 +11,7 @@ retry, never a lost update.
     view.instance_tasks("default", "i-1")    # the tasks placed there, not STOPPED yet
     view.service_tasks("default", "service:web", deployment_ids)  # what its controller weighs
     view.wait_for(revision)                  # read your own writes
+    tasks, epoch, revision = view.instance_tasks_read("default", "i-1")  # what an agent is told
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _TASKS = Keys.tasks()
 _SERVICES = Keys.services()
 _USERS = Keys.user()
 _REVOKED = Keys.revoked()
+_LEADER = Keys.leader()
 
 
 class StateView:
@@ -41,6 +43,7 @@ class StateView:
         self.resync_delay = resync_delay
         self._lock = threading.Condition()
         self._revision = 0
+        self._epoch = 0  # the newest leader key's create_revision seen; kept across re-syncs
         self._instances: dict[str, dict[str, ContainerInstanceRecord]] = defaultdict(dict)
         self._sessions: dict[str, set[str]] = defaultdict(set)
         self._tasks: dict[str, dict[str, TaskRecord]] = defaultdict(dict)
@@ -128,6 +131,13 @@ class StateView:
         """Apply one change; returns the (cluster, instance) pairs whose agents are told
         something new (see `subscribe`)."""
         key = event.key
+        if key == _LEADER:
+            # The leader key is only ever created (leader.py), never updated: the revision of
+            # a put is its create_revision, the epoch. A deletion (no leader for a while)
+            # keeps the last epoch: the next leader's is higher.
+            if event.value is not None:
+                self._epoch = max(self._epoch, event.mod_revision)
+            return set()
         if key.startswith(_TASKS):
             cluster, task_id = key[len(_TASKS):].split("/", 1)
             old = self._tasks[cluster].pop(task_id, None)
@@ -206,6 +216,11 @@ class StateView:
     def revision(self) -> int:
         return self._revision
 
+    @property
+    def epoch(self) -> int:
+        """The create_revision of the newest leader key this copy has seen; 0 before any."""
+        return self._epoch
+
     def wait_for(self, revision: int, timeout: float = 5.0) -> bool:
         """Block until the copy includes `revision` (read-your-writes); False on timeout."""
         with self._lock:
@@ -247,6 +262,13 @@ class StateView:
         """The tasks placed on the instance that are not STOPPED."""
         with self._lock:
             return list(self._active_by_instance.get((cluster, instance_id), {}).values())
+
+    def instance_tasks_read(self, cluster: str, instance_id: str
+                            ) -> tuple[list[TaskRecord], int, int]:
+        """`instance_tasks` with the epoch (leader key's create_revision) and the etcd revision
+        of the copy they were read from, all in one look, so the pair describes the tasks."""
+        with self._lock:
+            return self.instance_tasks(cluster, instance_id), self._epoch, self._revision
 
     def service_tasks(self, cluster: str, group: str, deployment_ids: Iterable[str]
                       ) -> list[TaskRecord]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from controlplane.errors import InvalidParameter, NotFound
@@ -25,9 +26,21 @@ from controlplane.types import ContainerReport, Failure, TaskStateReport
 from controlplane.unit_of_work import UnitOfWork
 from skiffcore.status import TaskStatus, advance
 
-__all__ = ["Agents"]
+__all__ = ["Agents", "AssignmentSet"]
 
 log = logging.getLogger("skiff.controlplane")
+
+
+@dataclass(frozen=True)
+class AssignmentSet:
+    """Every task an instance's agent must run, and where the set was read: `epoch`, the
+    leader key's create_revision, and `revision`, the etcd revision of the copy read. An agent
+    ignores a set whose (epoch, revision) is smaller than that of one it acted on (design
+    invariant 8): a process whose copy lags must not undo what a newer set made happen."""
+
+    tasks: list[tuple[TaskRecord, TaskDefinitionSpec]]
+    epoch: int
+    revision: int
 
 
 class Agents:
@@ -82,12 +95,12 @@ class Agents:
         connected to, if it is connected to another one."""
         return self.sessions.peer_address(cluster_name(cluster), instance_id)
 
-    def assignments(self, cluster: str, instance_id: str
-                    ) -> list[tuple[TaskRecord, TaskDefinitionSpec]]:
+    def assignments(self, cluster: str, instance_id: str) -> AssignmentSet:
         """Every task placed on the instance that is not STOPPED yet, with its definition."""
-        tasks = self.work.view.instance_tasks(cluster_name(cluster), instance_id)
-        return [(t, self.taskdefs.spec(t.task_definition_arn))
-                for t in sorted(tasks, key=lambda t: t.task_id)]
+        tasks, epoch, revision = self.work.view.instance_tasks_read(cluster_name(cluster),
+                                                                   instance_id)
+        return AssignmentSet([(t, self.taskdefs.spec(t.task_definition_arn))
+                              for t in sorted(tasks, key=lambda t: t.task_id)], epoch, revision)
 
     def watch_assignments(self, cluster: str, instance_id: str, callback: Callable[[], None]
                           ) -> Callable[[], None]:

@@ -192,12 +192,14 @@ class TaskAssignment(_message.Message):
     def __init__(self, task_id: _Optional[str] = ..., task_arn: _Optional[str] = ..., desired_status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ..., network_mode: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[ContainerAssignment, _Mapping]]] = ..., last_status: _Optional[_Union[_types_pb2.TaskStatus, str]] = ...) -> None: ...
 
 class Assignments(_message.Message):
-    __slots__ = ("tasks", "revision")
+    __slots__ = ("tasks", "revision", "epoch")
     TASKS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
     tasks: _containers.RepeatedCompositeFieldContainer[TaskAssignment]
     revision: int
-    def __init__(self, tasks: _Optional[_Iterable[_Union[TaskAssignment, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
+    epoch: int
+    def __init__(self, tasks: _Optional[_Iterable[_Union[TaskAssignment, _Mapping]]] = ..., revision: _Optional[int] = ..., epoch: _Optional[int] = ...) -> None: ...
 
 class ContainerReport(_message.Message):
     __slots__ = ("name", "status", "exit_code", "reason", "network_bindings", "runtime_id", "health_status", "restart_count")

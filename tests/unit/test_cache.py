@@ -7,7 +7,7 @@ import pytest
 
 from controlplane.cache import StateView
 from controlplane.model import Keys, TaskRecord
-from controlplane.store import MemoryStore
+from controlplane.store import ABSENT, MemoryStore
 
 
 @pytest.fixture
@@ -87,3 +87,22 @@ def test_an_instance_hears_of_what_its_agent_acts_on_not_of_what_it_reported(sto
     assert calls  # to be stopped
     assert heard(status="STOPPED")  # gone from its live set
     assert not heard(status="STOPPED", instance="i-2")  # stopped elsewhere: nothing to it
+
+
+def test_an_instances_tasks_are_read_with_the_epoch_and_revision_of_the_copy(store_and_view):
+    store, view = store_and_view
+    assert view.instance_tasks_read("default", "i-1") == ([], 0, 0)
+    elected = store.commit(puts={Keys.leader(): b"{}"}, expect={Keys.leader(): ABSENT})
+    put(store, view, "a")
+    tasks, epoch, revision = view.instance_tasks_read("default", "i-1")
+    assert ids(tasks) == {"a"} and epoch == elected and revision == store.snapshot(Keys.ROOT)[1]
+    # No leader for a while keeps the last epoch; the next leader's is higher.
+    assert view.wait_for(store.commit(deletes=[Keys.leader()]))
+    assert view.epoch == elected
+    reelected = store.commit(puts={Keys.leader(): b"{}"}, expect={Keys.leader(): ABSENT})
+    assert view.wait_for(reelected)
+    assert view.epoch == reelected > elected
+    # A copy loaded from a snapshot knows the epoch too.
+    fresh = StateView(store).start()
+    assert (fresh.epoch, fresh.revision) == (view.epoch, view.revision)
+    fresh.close()

@@ -1,5 +1,6 @@
 """The agent's decision table: (desired, known, containers) -> next action, and the pure rules
-behind it (dependsOn resolution, restart policy, task health, stop order)."""
+behind it (dependsOn resolution, restart policy, task health, stop order, which assignment sets
+are taken)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 from agent.decision import (Action, ContainerPhase as P, Dependency, HealthStatus as H, Observed,
                             Resolution as R, RestartPolicy, dependency_failure, next_action,
-                            resolve, should_restart, stop_order, task_health)
+                            older_set, resolve, should_restart, stop_order, task_health)
 from skiffcore.status import TaskStatus as S
 
 
@@ -196,3 +197,18 @@ def test_dependency_failure_explains_itself():
         "nothing-runs"])
 def test_stop_order(containers, first):
     assert stop_order(containers) == first
+
+
+@pytest.mark.parametrize("offered, acted, older", [
+    ((3, 40), None, False),
+    ((3, 40), (3, 40), False),
+    ((3, 41), (3, 40), False),
+    ((3, 39), (3, 40), True),
+    ((4, 20), (3, 40), False),
+    ((2, 90), (3, 40), True),
+    ((0, 0), (3, 40), True),
+], ids=["first-set", "same-set-resent", "newer-revision", "older-revision", "newer-epoch-wins",
+        "older-epoch-loses-whatever-its-revision", "unmarked-after-marked"])
+def test_older_set(offered, acted, older):
+    assert older_set(offered, acted) == older
+

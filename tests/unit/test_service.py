@@ -128,7 +128,7 @@ def test_lifecycle_moves_forward_and_stop_releases(cp):
     assert running.containers[0].network_bindings == [binding]
     stopping = cp.tasks.stop_task("default", task.task_id, "done here")
     assert stopping.desired == TaskStatus.STOPPED and stopping.stop_code == StopCode.USER_INITIATED
-    assert cp.agents.assignments("default", instance)[0][0].desired == TaskStatus.STOPPED
+    assert cp.agents.assignments("default", instance).tasks[0][0].desired == TaskStatus.STOPPED
     cp.agents.report_task_state("default", instance, task.task_id, TaskStatus.STOPPED,
                               [ContainerReport("app", TaskStatus.STOPPED, exit_code=143)])
     stopped = cp.tasks.task("default", task.task_id)
@@ -136,7 +136,7 @@ def test_lifecycle_moves_forward_and_stop_releases(cp):
         TaskStatus.STOPPED, "UserInitiated", "done here")
     assert stopped.containers[0].exit_code == 143
     assert cp.instances.instance("default", instance).remaining_memory == 1024
-    assert cp.agents.assignments("default", instance) == []
+    assert cp.agents.assignments("default", instance).tasks == []
 
 
 def test_essential_exit_keeps_agent_stop_code(cp):

@@ -216,6 +216,23 @@ def test_a_plan_that_only_records_the_reported_status_wakes_no_worker():
     assert worker._wake.is_set()
 
 
+@pytest.mark.parametrize("current, offered, desired", [
+    (TaskStatus.RUNNING, TaskStatus.STOPPED, TaskStatus.STOPPED),
+    (TaskStatus.STOPPED, TaskStatus.RUNNING, TaskStatus.STOPPED),
+    (TaskStatus.RUNNING, TaskStatus.RUNNING, TaskStatus.RUNNING),
+    (TaskStatus.STOPPED, TaskStatus.STOPPED, TaskStatus.STOPPED),
+    (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.RUNNING),
+    (TaskStatus.RUNNING, TaskStatus.PENDING, TaskStatus.RUNNING),
+], ids=["stop", "no-start-after-stop", "same-running", "same-stopped", "pending-to-running",
+        "no-pending-after-running"])
+def test_a_plan_moves_the_desired_status_only_forward(current, offered, desired):
+    worker = TaskWorker(plan("8" * 32, desired=current), FakeRuntime(), Reports(), EngineConfig(),
+                        on_done=lambda task_id: None)  # not started: only the update is looked at
+    worker.update(plan("8" * 32, desired=offered, last=TaskStatus.RUNNING))
+    assert worker.plan.desired == desired
+    assert worker.plan.last_status == TaskStatus.RUNNING  # the rest of the plan is taken
+
+
 def test_a_task_that_leaves_the_set_while_running_is_stopped_at_once(setup):
     runtime, reports, engine = setup
     kept, dropped = "4" * 32, "5" * 32
