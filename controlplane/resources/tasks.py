@@ -13,6 +13,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Iterable
 
 from controlplane.errors import InvalidParameter, NotFound
@@ -262,7 +263,7 @@ class Tasks:
         changed: list[str] = []
         for start in range(0, len(stops), MAX_BATCH_TASKS):  # etcd's 128-operation limit
             batch = stops[start:start + MAX_BATCH_TASKS]
-            changed += self.work.retry(lambda: attempt(batch))
+            changed += self.work.retry(partial(attempt, batch))
         return changed
 
     def describe_tasks(self, cluster: str, references: Iterable[str]
