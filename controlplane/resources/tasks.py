@@ -14,7 +14,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from functools import partial
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from controlplane.errors import InvalidParameter, NotFound
 from controlplane.model import ContainerRecord, Keys, Reservation, TaskDefinitionRecord, TaskRecord
@@ -92,8 +92,8 @@ class Tasks:
         self._pending_lock = threading.Lock()
 
     def run_task(self, cluster: str, task_definition: str, count: int = 1, group: str = "",
-                 started_by: str = "", placement_constraints: list[dict] = (),
-                 placement_strategy: list[dict] = ()) -> tuple[list[TaskRecord], list[Failure]]:
+                 started_by: str = "", placement_constraints: Sequence[dict] = (),
+                 placement_strategy: Sequence[dict] = ()) -> tuple[list[TaskRecord], list[Failure]]:
         """ECS RunTask: place `count` tasks, reserving their resources in one transaction."""
         count = count or 1
         if not 1 <= count <= MAX_RUN_COUNT:
