@@ -196,7 +196,7 @@ class Agent:
         identity = self.identity
         if identity is None or dt.datetime.now(dt.timezone.utc) < identity.renew_at():
             return
-        identity.renew(self._stub)
+        identity.renew(self._connected_stub())
         self._cancel_stream()
 
     def _connected_stub(self) -> agent_pb2_grpc.AgentServiceStub:
