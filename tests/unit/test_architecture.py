@@ -75,6 +75,7 @@ VIOLATIONS = [
     ("etcd-in-store", "controlplane/resources/_violation.py", "import pyetcd"),
     ("click-in-cli", "controlplane/_violation.py", "import click"),
     ("cli-is-root", "agent/_violation.py", "from skiff import cli"),
+    ("cli-is-root", "skiffharness/_violation.py", "import skiff.clikit"),
 ]
 
 
