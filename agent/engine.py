@@ -282,13 +282,13 @@ class TaskWorker(threading.Thread):
         """Do it; returns the containers' states afterwards when known without a look."""
         if action == Action.CREATE:
             states = dict(states)
-            for container in self.plan.containers:
-                if states[container.name] is None:
+            for planned in self.plan.containers:
+                if states[planned.name] is None:
                     self._step = "CannotPullContainerError"
-                    self._pull(container.spec.image)
+                    self._pull(planned.spec.image)
                     self._step = "CannotCreateContainerError"
-                    created = states[container.name] = self._create(container.spec)
-                    self._ids[container.name] = created.container_id
+                    created = states[planned.name] = self._create(planned.spec)
+                    self._ids[planned.name] = created.container_id
             return states
         elif action == Action.START:
             self._step = "CannotStartContainerError"
@@ -298,8 +298,8 @@ class TaskWorker(threading.Thread):
             for container in observed:
                 if startable(container, by_name):
                     with self.traffic.starting():
-                        self.runtime.start(states[container.name].container_id)
-                    state = just_started(states[container.name], specs[container.name])
+                        self.runtime.start(_existing(states, container.name).container_id)
+                    state = just_started(_existing(states, container.name), specs[container.name])
                     if state is None or after is None:
                         after = None  # Docker chose something (host ports): look
                     else:
@@ -308,7 +308,7 @@ class TaskWorker(threading.Thread):
         elif action == Action.RESTART:
             for container in observed:
                 if container.phase == ContainerPhase.EXITED and container.restart:
-                    self._restart(container, states[container.name])
+                    self._restart(container, _existing(states, container.name))
         elif action == Action.REPORT_RUNNING:
             self.known = TaskStatus.RUNNING
             self._send(TaskStatus.RUNNING, states, observed)
@@ -342,7 +342,7 @@ class TaskWorker(threading.Thread):
         starts in flight, which Docker would otherwise slow down (a rollout stops old tasks
         while it starts new ones, and waits for the new ones only)."""
         self.traffic.wait_for_starts(self.config.stop_defer)
-        targets = [(states[c.name].container_id, self._stop_timeout(c))
+        targets = [(_existing(states, c.name).container_id, self._stop_timeout(c))
                    for c in self.plan.containers if c.name in names]
         errors: list[ContainerRuntimeError] = []
 
@@ -428,6 +428,14 @@ class TaskWorker(threading.Thread):
                 seen.health, self.restarts[container.name]))
         self.report(TaskReport(self.plan.task_id, status, tuple(results), stop_code,
                                stopped_reason, task_health(observed)))
+
+
+def _existing(states: dict[str, ContainerState | None], name: str) -> ContainerState:
+    """The state of a container the decision found to exist (so it has an id)."""
+    state = states[name]
+    if state is None:
+        raise AssertionError(f"container {name} has no state")
+    return state
 
 
 def _phase(state: ContainerState | None) -> ContainerPhase:
@@ -572,7 +580,7 @@ class TaskEngine:
                     if not str(event.get("Action", "")).startswith(WAKING_EVENTS):
                         continue
                     attributes = (event.get("Actor") or {}).get("Attributes") or {}
-                    task_id = attributes.get(LABEL_TASK_ID)
+                    task_id = attributes.get(LABEL_TASK_ID, "")
                     with self._lock:
                         worker = self._workers.get(task_id)
                     if worker is not None:

@@ -201,8 +201,13 @@ class Agent:
         identity = self.identity
         if identity is None or dt.datetime.now(dt.timezone.utc) < identity.renew_at():
             return
-        identity.renew(self._stub)
+        identity.renew(self._connected_stub())
         self._cancel_stream()
+
+    def _connected_stub(self) -> agent_pb2_grpc.AgentServiceStub:
+        """The stub `_connect` made; nothing calls the control plane before that."""
+        assert self._stub is not None, "not connected yet"
+        return self._stub
 
     def _close_channel(self) -> None:
         stream, self._stream = self._stream, None
@@ -214,7 +219,7 @@ class Agent:
 
     def _register(self) -> None:
         cpu, memory = host_resources(self.config.reserved_memory)
-        response = self._stub.RegisterContainerInstance(agent_pb2.RegisterContainerInstanceRequest(
+        response = self._connected_stub().RegisterContainerInstance(agent_pb2.RegisterContainerInstanceRequest(
             cluster=self.config.cluster, instance_id=self.instance_id, name=self.config.name,
             total_resources=[types_pb2.Resource(name="CPU", type="INTEGER", integer_value=cpu),
                              types_pb2.Resource(name="MEMORY", type="INTEGER", integer_value=memory)],
@@ -236,7 +241,7 @@ class Agent:
     def _command_loop(self) -> None:
         """The command stream (log requests) for as long as this connection lasts: one that
         ends while the connection is up (the control plane ended it) is opened again."""
-        channel, stub = self._channel, self._stub
+        channel, stub = self._channel, self._connected_stub()
         while not self._stop.is_set() and channel is self._channel:
             self.logs.follow_commands(stub, self.config.cluster, self.instance_id)
             self._stop.wait(COMMAND_STREAM_RETRY)
@@ -249,7 +254,7 @@ class Agent:
             if self.engine is not None and self._last_plans is not None:
                 self.engine.apply(self._last_plans, sweep=True)
             try:
-                self._stub.Heartbeat(agent_pb2.HeartbeatRequest(
+                self._connected_stub().Heartbeat(agent_pb2.HeartbeatRequest(
                     cluster=self.config.cluster, instance_id=self.instance_id), timeout=5)
                 failures = 0
                 self._renew_if_due()
@@ -268,7 +273,7 @@ class Agent:
             stream.cancel()
 
     def _follow_assignments(self) -> None:
-        self._stream = self._stub.StreamAssignments(agent_pb2.StreamAssignmentsRequest(
+        self._stream = self._connected_stub().StreamAssignments(agent_pb2.StreamAssignmentsRequest(
             cluster=self.config.cluster, instance_id=self.instance_id))
         for assignments in self._stream:
             position = (assignments.epoch, assignments.revision)
@@ -281,6 +286,7 @@ class Agent:
             self._last_plans = [self._plan(a) for a in assignments.tasks]
             for gone in set(self._plans) - {a.task_id for a in assignments.tasks}:
                 del self._plans[gone]
+            assert self.engine is not None  # made by _register, before the stream opens
             self.engine.apply(self._last_plans)
         raise grpc.RpcError("assignment stream ended")
 

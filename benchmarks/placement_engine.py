@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controlplane.scheduler import (  # noqa: E402  (after the path set-up)
+from controlplane.scheduler import (  # after the path set-up
     ClusterSnapshot, InstanceSnapshot, Placement, Placer, TaskRequest, constraint_from_text,
     schedule, strategy_from_text)
 

@@ -38,7 +38,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -65,8 +65,8 @@ class Registry:
         return f"127.0.0.1:{self.port}"
 
 
-def run(*args: str, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess:
-    result = subprocess.run(list(args), capture_output=True, text=True, **kwargs)  # type: ignore
+def run(*args: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess:
+    result = subprocess.run(list(args), capture_output=True, text=True, **kwargs)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed: {result.stderr.strip()[-2000:]}")
     return result
@@ -88,8 +88,8 @@ def _start(label: str, command: Callable[[int], list[str]], log: Path) -> Regist
         port = free_port()
         process = subprocess.Popen(command(port), cwd=REPO_ROOT, stdout=open(log, "ab"),
                                    stderr=subprocess.STDOUT)
-        wait_until(lambda: process.poll() is not None or port_open("127.0.0.1", port), 60,
-                   message=label)
+        wait_until(lambda process=process, port=port:
+                   process.poll() is not None or port_open("127.0.0.1", port), 60, message=label)
         if process.poll() is None:
             return Registry(label, port, process)
     raise RuntimeError(f"{label} did not start; see {log}")
@@ -264,25 +264,25 @@ def main() -> None:
                 for registry in order:
                     ref = f"{registry.host}/bench/big:1"
                     run("docker", "tag", big_id, ref)
-                    record(push_big, registry.label, timed(lambda: run("docker", "push", ref)))
+                    record(push_big, registry.label, timed(lambda ref=ref: run("docker", "push", ref)))
                 for registry in order:
                     ref = f"{registry.host}/bench/big:1"
                     run("docker", "rmi", "-f", big_id, check=False)
-                    record(pull_big, registry.label, timed(lambda: run("docker", "pull", ref)))
+                    record(pull_big, registry.label, timed(lambda ref=ref: run("docker", "pull", ref)))
                 run("docker", "tag", f"{order[-1].host}/bench/big:1", big)
                 for registry in order:
                     target = workdir / f"skopeo-big-{registry.label}"
-                    record(skopeo_big, registry.label, timed(lambda: run(
+                    record(skopeo_big, registry.label, timed(lambda registry=registry, target=target: run(
                         *SKOPEO, "copy", "--src-tls-verify=false",
                         f"docker://{registry.host}/bench/big:1", f"dir:{target}")))
                     shutil.rmtree(target)
                 for registry in order:
-                    record(push_many, registry.label, timed(lambda: run(
+                    record(push_many, registry.label, timed(lambda registry=registry: run(
                         *SKOPEO, "copy", "--dest-tls-verify=false", f"oci:{many}:many",
                         f"docker://{registry.host}/bench/many:1")))
                 for registry in order:
                     target = workdir / f"skopeo-many-{registry.label}"
-                    record(pull_many, registry.label, timed(lambda: run(
+                    record(pull_many, registry.label, timed(lambda registry=registry, target=target: run(
                         *SKOPEO, "copy", "--src-tls-verify=false",
                         f"docker://{registry.host}/bench/many:1", f"dir:{target}")))
                     shutil.rmtree(target)

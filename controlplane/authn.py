@@ -26,7 +26,7 @@ import datetime as dt
 import hashlib
 import secrets
 import threading
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 import grpc
 
@@ -34,8 +34,8 @@ from controlplane import authz
 from controlplane.authz import Principal, PermissionDenied, Unauthenticated
 from skiffcore import pki
 
-__all__ = ["AuthInterceptor", "Authenticator", "UserCredential", "current_principal",
-           "new_user_token", "token_hash"]
+__all__ = ["AuthInterceptor", "Authenticator", "TokenHolder", "UserCredential",
+           "current_principal", "new_user_token", "token_hash"]
 
 TOKEN_PREFIX = "skf_"
 _principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal",
@@ -56,6 +56,13 @@ def current_principal() -> Principal:
     return _principal.get()
 
 
+class TokenHolder(Protocol):
+    """What a token hash leads to: a stored user record, or a `UserCredential`."""
+
+    name: str
+    role: str
+
+
 class UserCredential:
     """What a token hash leads to."""
 
@@ -72,7 +79,7 @@ class Authenticator:
     whether a certificate was revoked (every certificate naming a deregistered instance is)."""
 
     def __init__(self, ca: pki.CertificateAuthority,
-                 users: Callable[[str], UserCredential | None],
+                 users: Callable[[str], TokenHolder | None],
                  revoked: Callable[[pki.Identity], bool],
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)):
         self.ca = ca

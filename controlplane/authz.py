@@ -74,7 +74,7 @@ NOBODY = Principal("anonymous", "", ANONYMOUS)
 
 _CP = "/skiff.v1.ControlPlane/"
 _AGENT = "/skiff.v1.AgentService/"
-R, O, A = Permission.READ, Permission.OPERATE, Permission.ADMINISTER
+R, O, A = Permission.READ, Permission.OPERATE, Permission.ADMINISTER  # noqa: E741 (a table key)
 
 METHOD_PERMISSIONS: dict[str, Permission] = {
     # clusters

@@ -4,6 +4,7 @@ gRPC edges) that knows the generated `skiff.v1` modules."""
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from controlplane.errors import InvalidParameter
 from controlplane.model import (ARN_PREFIX, Cluster, ContainerInstanceRecord, ServiceRecord,
@@ -60,7 +61,7 @@ def task_pb(task: TaskRecord, instance_arn: str = "") -> types_pb2.Task:
         container_instance_id=task.instance_id,
         container_instance_arn=instance_arn or
         f"{ARN_PREFIX}:container-instance/{task.cluster}/{task.instance_id}",
-        last_status=int(task.status), desired_status=int(task.desired),
+        last_status=status_value(task.status), desired_status=status_value(task.desired),
         stop_code=task.stop_code, stopped_reason=task.stopped_reason, cpu=task.cpu,
         memory=task.memory, group=task.group, started_by=task.started_by, launch_type="EC2",
         created_at_ms=task.created_at_ms, started_at_ms=task.started_at_ms,
@@ -113,8 +114,8 @@ def resource_value(resources, name: str) -> int:
 
 def assignment_pb(task: TaskRecord, spec: TaskDefinitionSpec) -> agent_pb2.TaskAssignment:
     message = agent_pb2.TaskAssignment(task_id=task.task_id, task_arn=task.arn,
-                                       desired_status=int(task.desired),
-                                       last_status=int(task.status),
+                                       desired_status=status_value(task.desired),
+                                       last_status=status_value(task.status),
                                        network_mode=spec.network_mode)
     for c in spec.containers:
         container = message.containers.add(
@@ -166,8 +167,14 @@ def health_name(value: int) -> str:
         return "UNKNOWN"
 
 
-def health_value(name: str) -> int:
+def health_value(name: str) -> types_pb2.HealthStatus:
     return types_pb2.HealthStatus.Value("HEALTH_STATUS_" + (name or "UNKNOWN"))
+
+
+def status_value(status: TaskStatus) -> types_pb2.TaskStatus:
+    """The wire value of a status: the two enums share their numbers (protoc's stubs type an
+    enum field with the enum's class; at run time its values are plain ints)."""
+    return cast(types_pb2.TaskStatus, int(status))
 
 
 def placement_constraints_json(messages) -> list[dict]:

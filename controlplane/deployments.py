@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, TypeVar
 
 from skiffcore.status import StopCode, TaskStatus
 
@@ -396,7 +396,10 @@ def add_event(service: ServiceSpec, now_ms: int, message: str) -> None:
     del service.events[MAX_EVENTS:]
 
 
-def copy_service(service: ServiceSpec) -> ServiceSpec:
+S = TypeVar("S", bound=ServiceSpec)  # a ServiceRecord copies as a ServiceRecord
+
+
+def copy_service(service: S) -> S:
     return dataclasses.replace(service,
                                deployments=[dataclasses.replace(d) for d in service.deployments],
                                events=list(service.events))

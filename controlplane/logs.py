@@ -85,7 +85,7 @@ class LogRelay:
             waiting = self._waiting.get(request_id)
         if waiting is None:
             return
-        items = [data] if data else []
+        items: list[object] = [data] if data else []  # chunks, then perhaps _END
         if error:
             items.append(f"error reading logs: {error}\n".encode())
         if end or error:

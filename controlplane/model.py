@@ -32,11 +32,11 @@ class Record:
     @classmethod
     def decode(cls: type[R], raw: bytes, version: int) -> R:
         data = json.loads(raw)
-        return cls.from_dict(data, version)  # type: ignore[attr-defined]
+        return cls.from_dict(data, version)
 
     @classmethod
     def from_dict(cls: type[R], data: dict[str, Any], version: int) -> R:
-        return cls(**known_fields(cls, data), version=version)
+        return cls(**known_fields(cls, data), version=version)  # type: ignore[call-arg]  # subclasses are dataclasses with a version
 
 
 def _plain(value: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import socket
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -242,7 +243,7 @@ def write_private(path: Path, text: str) -> None:
 
 
 def serve(etcd: str, listen: str, advertise: str | None = None,
-          security: Security | None = None, **settings: float) -> None:
+          security: Security | None = None, **settings: Any) -> None:
     """Serve in the foreground until interrupted (`skiff controlplane serve`); `settings` are
     ControlPlaneServer's timing keywords."""
     store = EtcdStore.connect(etcd)

@@ -125,11 +125,12 @@ class Sessions:
                 del self._last_seen[key]
         for cluster, instance_id in quiet:
             log.info("container instance %s missed its heartbeats: disconnected", instance_id)
-            key = Keys.session(cluster, instance_id)
-            entry = self.store.get(key)
+            session_key = Keys.session(cluster, instance_id)
+            entry = self.store.get(session_key)
             # The agent may have moved to another replica, which now owns the key.
             if entry and json.loads(entry.value).get("replica") == self.replica:
                 try:
-                    self.store.commit(deletes=[key], expect={key: entry.mod_revision})
+                    self.store.commit(deletes=[session_key],
+                                      expect={session_key: entry.mod_revision})
                 except Conflict:
                     pass

@@ -17,10 +17,13 @@ Two implementations with the same revision semantics share one contract test:
 
 from __future__ import annotations
 
+import builtins  # the stores have a `list` method: annotations after it say builtins.list
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Protocol
+from typing import Callable, Iterable, Mapping, Protocol, TypeVar
+
+T = TypeVar("T")
 
 __all__ = ["Entry", "Event", "StoreError", "Conflict", "Compacted", "StoreUnavailable", "Store",
            "EtcdStore", "MemoryStore", "ABSENT"]
@@ -73,7 +76,7 @@ class Store(Protocol):
     def list(self, prefix: str) -> list[Entry]:
         """Every entry whose key starts with `prefix`, sorted by key."""
 
-    def snapshot(self, prefix: str) -> tuple[list[Entry], int]:
+    def snapshot(self, prefix: str) -> tuple[builtins.list[Entry], int]:
         """`list(prefix)` and the store revision it was read at (watch from the next one)."""
 
     def commit(self, puts: Mapping[str, bytes] = {}, deletes: Iterable[str] = (),
@@ -91,7 +94,7 @@ class Store(Protocol):
     def revoke_lease(self, lease_id: int) -> None:
         """End the lease now: its keys go at once, as on expiry (an unknown lease: nothing)."""
 
-    def watch_prefix(self, prefix: str, on_events: Callable[[list[Event]], None],
+    def watch_prefix(self, prefix: str, on_events: Callable[[builtins.list[Event]], None],
                      start_revision: int | None = None,
                      on_error: Callable[[Exception], None] | None = None) -> Callable[[], None]:
         """Call `on_events` with the changes under `prefix`, in revision order, from
@@ -171,7 +174,7 @@ class EtcdStore:
     def list(self, prefix: str) -> list[Entry]:
         return self.snapshot(prefix)[0]
 
-    def snapshot(self, prefix: str) -> tuple[list[Entry], int]:
+    def snapshot(self, prefix: str) -> tuple[builtins.list[Entry], int]:
         response = self._call(self._client.get_prefix_response, prefix, sort_order="ascend",
                               sort_target="key")
         return ([Entry(kv.key.decode(), kv.value, kv.mod_revision, kv.create_revision)
@@ -206,7 +209,7 @@ class EtcdStore:
             if "lease not found" not in str(exc):  # etcd's answer for an expired lease
                 raise
 
-    def watch_prefix(self, prefix: str, on_events: Callable[[list[Event]], None],
+    def watch_prefix(self, prefix: str, on_events: Callable[[builtins.list[Event]], None],
                      start_revision: int | None = None,
                      on_error: Callable[[Exception], None] | None = None) -> Callable[[], None]:
         import pyetcd.events
@@ -301,7 +304,7 @@ class MemoryStore:
             events.append(self._record(key, None))
         return events
 
-    def _run(self, operation: Callable[[list[Event]], object]) -> object:
+    def _run(self, operation: Callable[[list[Event]], T]) -> T:
         """Run `operation(events)` under the lock (it appends what it changed to `events`),
         then deliver expired keys and those changes to the watchers, in order."""
         with self._delivery:
@@ -320,7 +323,7 @@ class MemoryStore:
     def list(self, prefix: str) -> list[Entry]:
         return self.snapshot(prefix)[0]
 
-    def snapshot(self, prefix: str) -> tuple[list[Entry], int]:
+    def snapshot(self, prefix: str) -> tuple[builtins.list[Entry], int]:
         return self._run(lambda _: ([e for k, e in sorted(self._data.items())
                                      if k.startswith(prefix)], self._revision))
 
@@ -379,7 +382,7 @@ class MemoryStore:
 
         self._run(revoke)
 
-    def watch_prefix(self, prefix: str, on_events: Callable[[list[Event]], None],
+    def watch_prefix(self, prefix: str, on_events: Callable[[builtins.list[Event]], None],
                      start_revision: int | None = None,
                      on_error: Callable[[Exception], None] | None = None) -> Callable[[], None]:
         with self._delivery:
@@ -396,9 +399,13 @@ class MemoryStore:
                 self._watches[watch_id] = (prefix, on_events)
             if backlog:
                 on_events(backlog)
-        return lambda: self._watches.pop(watch_id, None)
 
-    def _notify(self, events: list[Event]) -> None:
+        def cancel() -> None:
+            self._watches.pop(watch_id, None)
+
+        return cancel
+
+    def _notify(self, events: builtins.list[Event]) -> None:
         if not events:
             return
         for prefix, on_events in list(self._watches.values()):

@@ -52,7 +52,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, TypeGuard, overload
 
 __all__ = [
     "ECS_CONTAINER_DEFINITION_FIELDS",
@@ -465,7 +465,20 @@ def _is_kind(value: object, kind: str) -> bool:
     raise AssertionError(kind)
 
 
+@overload
+def _check_kind(value: object, kind: Literal["string"], path: str, out: _Collector
+                ) -> TypeGuard[str]: ...
+@overload
+def _check_kind(value: object, kind: Literal["list"], path: str, out: _Collector
+                ) -> TypeGuard[list[Any]]: ...
+@overload
+def _check_kind(value: object, kind: Literal["object"], path: str, out: _Collector
+                ) -> TypeGuard[dict[Any, Any]]: ...
+@overload
+def _check_kind(value: object, kind: str, path: str, out: _Collector) -> bool: ...
 def _check_kind(value: object, kind: str, path: str, out: _Collector) -> bool:
+    """Whether `value` is of JSON `kind` (else the error, naming `path`, is collected); for
+    string, list and object kinds the type checker narrows `value` too."""
     if _is_kind(value, kind):
         return True
     out.error(path, f"must be {_KIND_NAMES[kind]}, got {_show(value)}")
@@ -542,11 +555,11 @@ def _string_list(value: object, path: str, out: _Collector) -> tuple[str, ...] |
     if not _check_kind(value, "list", path, out):
         return None
     ok = True
-    for i, item in enumerate(value):  # type: ignore[arg-type]
+    for i, item in enumerate(value):
         if not isinstance(item, str):
             out.error(f"{path}[{i}]", f"must be a string, got {_show(item)}")
             ok = False
-    return tuple(value) if ok else None  # type: ignore[arg-type]
+    return tuple(value) if ok else None
 
 
 def _image_problem(image: str) -> str | None:
@@ -684,7 +697,7 @@ def _parse_environment(value: object, path: str, out: _Collector) -> tuple[tuple
         return None
     pairs: list[tuple[str, str]] = []
     ok = True
-    for i, entry in enumerate(value):  # type: ignore[arg-type]
+    for i, entry in enumerate(value):
         entry_path = f"{path}[{i}]"
         if not _check_kind(entry, "object", entry_path, out):
             ok = False
@@ -708,7 +721,7 @@ def _parse_environment(value: object, path: str, out: _Collector) -> tuple[tuple
         if len(out.errors) != before:
             ok = False
             continue
-        pairs.append((name, env_value))
+        pairs.append((name, env_value))  # type: ignore[arg-type]  # str: no errors
     return tuple(pairs) if ok else None
 
 
@@ -716,7 +729,7 @@ def _parse_docker_labels(value: object, path: str, out: _Collector) -> tuple[tup
     if not _check_kind(value, "object", path, out):
         return None
     ok = True
-    for key, label in value.items():  # type: ignore[union-attr]
+    for key, label in value.items():
         label_path = f"{path}[{json.dumps(key)}]"
         if not key:
             out.error(label_path, "label name must not be empty")
@@ -724,7 +737,7 @@ def _parse_docker_labels(value: object, path: str, out: _Collector) -> tuple[tup
         if not isinstance(label, str):
             out.error(label_path, f"must be a string, got {_show(label)}")
             ok = False
-    return tuple(value.items()) if ok else None  # type: ignore[union-attr]
+    return tuple(value.items()) if ok else None
 
 
 def _parse_linux_parameters(value: object, path: str, out: _Collector) -> bool | None:
@@ -732,7 +745,7 @@ def _parse_linux_parameters(value: object, path: str, out: _Collector) -> bool |
     if not _check_kind(value, "object", path, out):
         return None
     applied = _walk_known_fields(
-        value,  # type: ignore[arg-type]
+        value,
         _LINUX_PARAMETERS_FIELD_KINDS,
         _SUPPORTED_LINUX_PARAMETERS_FIELDS,
         path,
@@ -761,7 +774,7 @@ def _parse_health_check(value: object, path: str, out: _Collector) -> HealthChec
         return None
     before = len(out.errors)
     _walk_known_fields(
-        value,  # type: ignore[arg-type]
+        value,
         _HEALTH_CHECK_FIELD_KINDS,
         frozenset(_HEALTH_CHECK_FIELD_KINDS),
         path,
@@ -806,7 +819,7 @@ def _parse_depends_on(
     dependencies: list[ContainerDependency] = []
     seen: dict[str, int] = {}
     ok = True
-    for i, entry in enumerate(value):  # type: ignore[arg-type]
+    for i, entry in enumerate(value):
         entry_path = f"{path}[{i}]"
         if not _check_kind(entry, "object", entry_path, out):
             ok = False
@@ -838,7 +851,7 @@ def _parse_depends_on(
         if len(out.errors) != before:
             ok = False
             continue
-        dependencies.append(ContainerDependency(container_name=name, condition=condition))
+        dependencies.append(ContainerDependency(container_name=name, condition=condition))  # type: ignore[arg-type]
     return tuple(dependencies) if ok else None
 
 
@@ -847,7 +860,7 @@ def _parse_restart_policy(value: object, path: str, out: _Collector) -> RestartP
         return None
     before = len(out.errors)
     _walk_known_fields(
-        value,  # type: ignore[arg-type]
+        value,
         _RESTART_POLICY_FIELD_KINDS,
         frozenset(_RESTART_POLICY_FIELD_KINDS),
         path,
@@ -992,8 +1005,8 @@ def _parse_container(
     if len(out.errors) != before:
         return None
     return ContainerDefinition(
-        name=name,
-        image=image,
+        name=name,  # type: ignore[arg-type]  # str: no errors
+        image=image,  # type: ignore[arg-type]  # str: no errors
         cpu=cpu if cpu is not None else 0,
         memory=memory,
         memory_reservation=reservation,
@@ -1078,7 +1091,7 @@ def parse_task_definition(document: object) -> TaskDefinitionSpec:
     if out.errors:
         raise TaskDefinitionError(out.errors)
     return TaskDefinitionSpec(
-        family=family,
+        family=family,  # type: ignore[arg-type]  # str: no errors
         containers=tuple(c for _, c in containers),
         network_mode=network_mode or "bridge",
         cpu=task_cpu,

@@ -168,7 +168,7 @@ class BlobHandler:
         byte_range = _parse_range(request.headers.get("Range"), info.size)
         if byte_range is None:
             return Response(200, headers, file=file, length=info.size)
-        if byte_range == "unsatisfiable":
+        if isinstance(byte_range, str):  # "unsatisfiable"
             file.close()
             return Response(416, {"Content-Range": f"bytes */{info.size}",
                                   "Content-Type": "text/plain"})

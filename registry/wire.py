@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator, cast
 from urllib.parse import parse_qs, unquote
 
 __all__ = ["Body", "BodyError", "Headers", "HTTPServer", "Request", "Response"]
@@ -350,7 +350,7 @@ class HTTPServer:
             conn.settimeout(self.idle_timeout)
             if self.ssl_context is not None:
                 sock = self.ssl_context.wrap_socket(conn, server_side=True)
-            rfile = sock.makefile("rb", buffering=_READ_BUFFER)
+            rfile = cast(BinaryIO, sock.makefile("rb", buffering=_READ_BUFFER))  # a BufferedReader
             client = addr[0] if addr else ""
             while not self._stop.is_set() and self._one_request(sock, rfile, client):
                 pass

@@ -85,12 +85,12 @@ class EtcdProcess:
         so a caller can record the process even if it never becomes ready."""
         command = self.command()
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                                  start_new_session=True)
         log.close()
         if on_spawn:
             on_spawn(self.process.pid)
-        wait_until(lambda: self.process.poll() is None and port_open("127.0.0.1", self.client_port),
+        wait_until(lambda: process.poll() is None and port_open("127.0.0.1", self.client_port),
                    timeout, message=f"etcd on {self.endpoint}")
         return self
 

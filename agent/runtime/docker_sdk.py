@@ -68,8 +68,9 @@ _TRANSPORT_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Ti
                      http.client.HTTPException, OSError)
 # What the SDK and its transport (or KeepAlive) raise; anything else (TypeError, ...) is a bug
 # and propagates.
-_SDK_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException,
-               urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+_SDK_ERRORS: tuple[type[Exception], ...] = (
+    docker.errors.DockerException, requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 # The SDK's "not found" that `errors.WHEN_NOT_FOUND` speaks of, where it is not any 404.
 _NOT_FOUND = {"create": docker.errors.ImageNotFound}
 
@@ -119,6 +120,14 @@ def _failure(operation: str, exc: BaseException, what: str) -> ContainerRuntimeE
         if operation == "pull":
             return errors.pull_failed(str(exc.explanation or exc), what, exc.status_code)
     return _classify(exc, what)
+
+
+def _error(operation: str, exc: BaseException, what: str) -> ContainerRuntimeError:
+    """`_failure` of an operation whose failure never counts as done (all but remove)."""
+    error = _failure(operation, exc, what)
+    if error is None:
+        raise AssertionError(f"{operation} failed but counts as done")
+    return error
 
 
 # --- Docker's shapes -------------------------------------------------------------------------
@@ -354,7 +363,7 @@ class DockerRuntime:
                     text = str(message.get("error") or detail.get("message") or message)
                     raise errors.pull_failed(text, what, None)
         except _SDK_ERRORS as exc:
-            raise _failure("pull", exc, what) from exc
+            raise _error("pull", exc, what) from exc
 
     def create(self, spec: ContainerSpec) -> ContainerState:
         """Create (not start) the container for `spec`; return its state ("created").
@@ -376,7 +385,7 @@ class DockerRuntime:
             except _SDK_ERRORS as exc:
                 if not (isinstance(exc, docker.errors.APIError) and exc.status_code == 409
                         and errors.NAME_IN_USE in str(exc.explanation)):
-                    raise _failure("create", exc, what) from exc
+                    raise _error("create", exc, what) from exc
             try:
                 existing = self.inspect(name)
             except ContainerNotFound:
@@ -445,7 +454,7 @@ class DockerRuntime:
             else:
                 api.start(container_id)
         except _SDK_ERRORS as exc:
-            raise _failure("start", exc, what) from exc
+            raise _error("start", exc, what) from exc
 
     def logs(self, container_id: str, follow: bool = False, since: float | None = None,
              tail: int | None = None) -> SdkStream:
@@ -501,7 +510,7 @@ class DockerRuntime:
             else:
                 attrs = api.inspect_container(container_id)
         except _SDK_ERRORS as exc:
-            raise _failure("inspect", exc, what) from exc
+            raise _error("inspect", exc, what) from exc
         return _state_from_inspect(attrs)
 
     def list_containers(self, instance_id: str | None = None) -> list[ContainerState]:

@@ -9,6 +9,7 @@ Registration and heartbeats come from agents (agents.py). Attributes whose names
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Iterable
 
 from controlplane.errors import InvalidParameter, NotFound
@@ -80,20 +81,19 @@ class Instances:
         if status not in ("ACTIVE", "DRAINING"):
             raise InvalidParameter("status", f"must be ACTIVE or DRAINING, got {status!r}")
         cluster = self.clusters.cluster(cluster).name
+
+        def attempt(instance_id: str) -> ContainerInstanceRecord:
+            record = self.instance(cluster, instance_id).copy()
+            if record.status != status:
+                record.status = status
+                key = Keys.instance(cluster, instance_id)
+                self.work.commit(puts={key: record.encode()}, expect={key: record.version})
+            return record
+
         records, failures = [], []
         for reference in references:
-            instance_id = reference.rsplit("/", 1)[-1]
-
-            def attempt() -> ContainerInstanceRecord:
-                record = self.instance(cluster, instance_id).copy()
-                if record.status != status:
-                    record.status = status
-                    key = Keys.instance(cluster, instance_id)
-                    self.work.commit(puts={key: record.encode()}, expect={key: record.version})
-                return record
-
             try:
-                records.append(self.work.retry(attempt))
+                records.append(self.work.retry(partial(attempt, reference.rsplit("/", 1)[-1])))
             except NotFound:
                 failures.append(Failure(reference, "MISSING"))
         return records, failures

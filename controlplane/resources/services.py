@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from controlplane.deployments import (ACTIVE, DAEMON, PRIMARY, REPLICA, Deployment, add_event,
                                       copy_service, count_live)
@@ -48,7 +48,7 @@ class Services:
 
     def create_service(self, cluster: str, name: str, task_definition: str, desired_count: int = 0,
                        scheduling_strategy: str = REPLICA, deployment_configuration: dict | None = None,
-                       placement_constraints: list[dict] = (), placement_strategy: list[dict] = (),
+                       placement_constraints: Sequence[dict] = (), placement_strategy: Sequence[dict] = (),
                        healthy_after_seconds: int | None = None) -> ServiceRecord:
         """ECS CreateService: store the service with its first (PRIMARY) deployment; the
         controller starts its tasks."""

@@ -13,7 +13,8 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Iterable
+from functools import partial
+from typing import Iterable, Sequence
 
 from controlplane.errors import InvalidParameter, NotFound
 from controlplane.model import ContainerRecord, Keys, Reservation, TaskDefinitionRecord, TaskRecord
@@ -91,8 +92,8 @@ class Tasks:
         self._pending_lock = threading.Lock()
 
     def run_task(self, cluster: str, task_definition: str, count: int = 1, group: str = "",
-                 started_by: str = "", placement_constraints: list[dict] = (),
-                 placement_strategy: list[dict] = ()) -> tuple[list[TaskRecord], list[Failure]]:
+                 started_by: str = "", placement_constraints: Sequence[dict] = (),
+                 placement_strategy: Sequence[dict] = ()) -> tuple[list[TaskRecord], list[Failure]]:
         """ECS RunTask: place `count` tasks, reserving their resources in one transaction."""
         count = count or 1
         if not 1 <= count <= MAX_RUN_COUNT:
@@ -262,7 +263,7 @@ class Tasks:
         changed: list[str] = []
         for start in range(0, len(stops), MAX_BATCH_TASKS):  # etcd's 128-operation limit
             batch = stops[start:start + MAX_BATCH_TASKS]
-            changed += self.work.retry(lambda: attempt(batch))
+            changed += self.work.retry(partial(attempt, batch))
         return changed
 
     def describe_tasks(self, cluster: str, references: Iterable[str]

@@ -53,8 +53,8 @@ class _Chain:
         items = list(chain)
         at = 0
         prefix: list[str] = []
-        while at < len(items) and items[at].attribute is not None:
-            prefix.append(items[at].attribute)
+        while at < len(items) and (attribute := items[at].attribute) is not None:
+            prefix.append(attribute)
             at += 1
         suffix: list[str] = []
         while at < len(items) and items[at].type != "random" and items[at].attribute is None:
@@ -82,9 +82,9 @@ class _Index:
         targets = task.target_instances
         self.targets = None if targets is None else frozenset(targets)
         self.distinct = any(c.type == "distinctInstance" for c in task.constraints)
-        member_of = [c for c in task.constraints if c.type == "memberOf"]
-        self.static_exprs = [c.parsed.root for c in member_of if not c.parsed.dynamic]
-        self.dynamic_exprs = [c.parsed.root for c in member_of if c.parsed.dynamic]
+        member_of = [c.parsed for c in task.constraints if c.type == "memberOf" and c.parsed]
+        self.static_exprs = [e.root for e in member_of if not e.dynamic]
+        self.dynamic_exprs = [e.root for e in member_of if e.dynamic]
         # Filters whose verdict can change as the batch places tasks (checked on each touch).
         self.dynamic_filter = bool(self.distinct or self.dynamic_exprs)
         n = state.n
@@ -237,7 +237,9 @@ class _Index:
                 return candidates[0]
             if strategy.type == "random":
                 members = set(candidates)
-                return self._random(task, members.__contains__)
+                picked = self._random(task, members.__contains__)
+                assert picked is not None  # the random order visits every instance
+                return picked
             if strategy.type == "binpack":
                 values = state.cpu if strategy.field == "cpu" else state.mem
                 scored = [(values[k], k) for k in candidates]

@@ -38,6 +38,7 @@ class Storage:
         if (data_dir is None) == (driver is None):
             raise TypeError("Storage takes a data directory or a driver, exactly one")
         if driver is None:
+            assert data_dir is not None  # exactly one of the two, as just checked
             driver = FilesystemDriver(data_dir)
         self.driver = driver
         # The data directory when the storage is on disk (for tools that look at files).

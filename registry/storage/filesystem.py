@@ -15,7 +15,7 @@ import stat as stat_mode
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, ContextManager, Iterable, Iterator
 
 from registry.storage.driver import FileInfo
 
@@ -157,10 +157,10 @@ class FilesystemDriver:
         except (FileNotFoundError, NotADirectoryError):
             return []
 
-    def shared_lock(self, path: str) -> Iterator[None]:
+    def shared_lock(self, path: str) -> ContextManager[None]:
         return self._locked(path, fcntl.LOCK_SH)
 
-    def exclusive_lock(self, path: str) -> Iterator[None]:
+    def exclusive_lock(self, path: str) -> ContextManager[None]:
         return self._locked(path, fcntl.LOCK_EX)
 
     @contextmanager

@@ -114,7 +114,7 @@ def parse_manifest(body: bytes, content_type: str | None) -> ParsedManifest:
             size += child.get("size") or 0
     else:
         config = document.get("config")
-        descriptors = [("config", config)] + [
+        descriptors: list[tuple[str, Any]] = [("config", config)] + [
             (f"layers[{i}]", layer) for i, layer in enumerate(_descriptor_list(document, "layers"))]
         for name, descriptor in descriptors:
             digest = _descriptor_digest(descriptor, name)

@@ -13,7 +13,7 @@ import itertools
 import threading
 import time
 from contextlib import contextmanager
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, ContextManager, Iterable, Iterator
 
 from registry.storage.driver import FileInfo
 
@@ -186,10 +186,10 @@ class InMemoryDriver:
                 return []
             return sorted(self._children(directory))
 
-    def shared_lock(self, path: str) -> Iterator[None]:
+    def shared_lock(self, path: str) -> ContextManager[None]:
         return self._lock(path).shared()
 
-    def exclusive_lock(self, path: str) -> Iterator[None]:
+    def exclusive_lock(self, path: str) -> ContextManager[None]:
         return self._lock(path).exclusive()
 
     def leftovers(self, top: str, older_than: float) -> Iterator[str]:

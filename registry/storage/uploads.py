@@ -8,6 +8,7 @@ Its data is never visible as a blob unless `complete` verified it.
 
 from __future__ import annotations
 
+import builtins  # UploadStore has a `list` method: annotations after it say builtins.list
 import hashlib
 import json
 import threading
@@ -145,7 +146,7 @@ class UploadStore:
             self.get(upload_id, repository)
             self._remove(upload_id)
 
-    def purge(self, max_age: float, now: float | None = None) -> list[UploadSession]:
+    def purge(self, max_age: float, now: float | None = None) -> builtins.list[UploadSession]:
         """Delete sessions that received nothing for `max_age` seconds; return them.
 
         Also removes what a crash left half-made. A session in the middle of a request in this

@@ -218,7 +218,7 @@ def follow_sees_new_lines(endpoint: str, logs: list[str]) -> None:
                                  "--tail", "1"], stdout=subprocess.PIPE, text=True,
                                 env=skiff_env(endpoint))
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(l) for l in follower.stdout], daemon=True).start()
+    threading.Thread(target=lambda: [lines.put(line) for line in follower.stdout], daemon=True).start()
     try:
         first = int(lines.get(timeout=20).split()[1])
         newer = wait_until(lambda: (n := int(lines.get(timeout=5).split()[1])) > first + 3 and n,

@@ -23,7 +23,7 @@ from registry.storage import Storage
 from skiff.registry_commands import add_registry_commands
 from skiffharness.processes import free_port, port_open, wait_until
 from tests.registry.helpers import (
-    OCI_INDEX, OCI_MANIFEST, Client, index_manifest, make_image, push_image, sha256)
+    OCI_INDEX, OCI_MANIFEST, Client, Image, index_manifest, make_image, push_image, sha256)
 from tests.registry.test_auth import basic, write_auth_file
 
 
@@ -127,10 +127,10 @@ def test_immutable_tag_race_has_one_winner(storage: Storage) -> None:
     barrier = threading.Barrier(len(images))
     results: list[str] = []
 
-    def racer(image: object) -> None:
+    def racer(image: Image) -> None:
         barrier.wait()
         try:
-            repository.put_manifest("race", image.manifest, OCI_MANIFEST)  # type: ignore
+            repository.put_manifest("race", image.manifest, OCI_MANIFEST)
             results.append("won")
         except RegistryError as exc:
             results.append(exc.code)
@@ -305,7 +305,8 @@ def test_registry_serve_command_with_auth_file_and_sigterm(tmp_path: Path,
              str(tmp_path / "data"), "--auth-file", str(auth), "--purge-uploads-after", "30m"],
             cwd=Path(__file__).resolve().parents[2], stdout=open(log, "ab"),
             stderr=subprocess.STDOUT)
-        wait_until(lambda: process.poll() is not None or port_open("127.0.0.1", port), 60,
+        wait_until(lambda process=process, port=port:
+                   process.poll() is not None or port_open("127.0.0.1", port), 60,
                    message="skiff registry serve")
         if process.poll() is None:
             break

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from registry.errors import RegistryError
 from registry.server import RegistryServer
 from registry.storage import Storage
 from skiffharness.processes import free_port, port_open, wait_until
@@ -132,9 +133,9 @@ def test_caches_follow_changes_made_by_another_process(tmp_path: Path) -> None:
         assert repository.get_manifest("v1")[0] == second.manifest
         other.repository("app").put_manifest("v1", first.manifest, OCI_MANIFEST)
     other.repository("app").delete_manifest(first.digest)
-    with pytest.raises(Exception):
+    with pytest.raises(RegistryError):
         repository.get_manifest("v1")
-    with pytest.raises(Exception):
+    with pytest.raises(RegistryError):
         repository.get_manifest(first.digest)
 
 
@@ -151,7 +152,8 @@ def start_registry(data: Path, log: Path) -> tuple[subprocess.Popen, int]:
             [sys.executable, "-m", "skiff.cli", "registry", "serve", "--port", str(port),
              "--data", str(data)], cwd=REPO_ROOT, stdout=open(log, "ab"),
             stderr=subprocess.STDOUT)
-        wait_until(lambda: process.poll() is not None or port_open("127.0.0.1", port), 60,
+        wait_until(lambda process=process, port=port:
+                   process.poll() is not None or port_open("127.0.0.1", port), 60,
                    message=f"the registry subprocess on port {port}")
         if process.poll() is None:
             return process, port
