@@ -6,8 +6,8 @@ table `FILTERS`, in order, then one filter per placement constraint in the task'
 instance's verdict. Every other part of the scheduler reads the filters from here:
 
     pipeline   explain (every filter's words), reject (first failure, counted summaries)
-    engine     the indexes: `stage` says when a filter is evaluated, `minimum` lets the
-               index skip instances by one comparison and bisect on its sort key
+    engine     the indexes: `stage` says when a filter is evaluated, `minimum` turns it
+               into one comparison and a bound for the walk along a sorted index
 
 A filter is one object with
 
@@ -22,8 +22,11 @@ A filter is one object with
                              show on this instance, and then `passes` is true)
     summary(state, task, n, positions)   the counted line for n instances failing it
 
-and, for FIT filters, `relevant(task)` (False: every instance passes it for this task) and
-`minimum(state, task)` (``(values, need)`` when the filter is exactly ``values[k] >= need``).
+and hooks for the engine: `relevant(task)` (False: every instance passes it for this task),
+`passing(state, task)` (`passes` for all instances as one list, when it is at hand),
+`only_with` (the task fields `relevant` looks at, when that is all it does) and, for FIT
+filters, `minimum` = ``(array, field)`` when passing is exactly
+``getattr(state, array)[k] >= getattr(task, field)``.
 STATIC and PLACED filters may read from the task only its shape: `target_instances`,
 `constraints`, and `group` when `uses_group` (the engine keys its indexes by that).
 
@@ -86,13 +89,22 @@ class Filter:
         """The line for `n` instances failing this filter (`positions`: those in the snapshot)."""
         raise NotImplementedError
 
-    def relevant(self, task: TaskRequest) -> bool:
-        """False when every instance passes this filter for `task` (the engine skips it)."""
-        return True
+    # Task fields of which at least one must be non-empty for the filter to reject anything
+    # (empty: no such field); `relevant` follows from it, and the engine tests them in bulk.
+    only_with: tuple[str, ...] = ()
 
-    def minimum(self, state: ClusterState, task: TaskRequest) -> tuple[list[int], int] | None:
-        """``(values, need)`` when passing is exactly ``values[k] >= need``, else None."""
+    def relevant(self, task: TaskRequest) -> bool:
+        """False when every instance passes this filter for `task` (the engine may skip it)."""
+        return not self.only_with or any(getattr(task, name) for name in self.only_with)
+
+    def passing(self, state: ClusterState, task: TaskRequest) -> Sequence[bool] | None:
+        """`passes` for every instance at once, when the filter has that list ready (the
+        engine's index build uses it); None: ask `passes` per instance."""
         return None
+
+    # (ClusterState array, TaskRequest field) when `passes` is exactly
+    # ``getattr(state, array)[k] >= getattr(task, field)``; the engine then compares inline.
+    minimum: tuple[str, str] | None = None
 
     def _result(self, passed: bool, reason: str, detail: str) -> FilterResult:
         return FilterResult(self.name, passed, "" if passed else reason, detail)
@@ -107,6 +119,9 @@ def _amount(shortage: str, need: int, free: int) -> str:
 
 class _Target(Filter):
     name, reasons = "target", ("TARGET",)
+
+    def relevant(self, task):
+        return task.target_instances is not None
 
     def passes(self, state, k, task):
         return task.target_instances is None or state.ids[k] in task.target_instances
@@ -124,7 +139,10 @@ class _Status(Filter):
     name, reasons, list_at_most = "status", ("INACTIVE",), 1
 
     def passes(self, state, k, task):
-        return state.instances[k].status == "ACTIVE"
+        return state.active[k]
+
+    def passing(self, state, task):
+        return state.active
 
     def result(self, state, k, task):
         return self._result(self.passes(state, k, task), "INACTIVE",
@@ -138,7 +156,10 @@ class _Agent(Filter):
     name, reasons, list_at_most = "agent", ("AGENT",), 1
 
     def passes(self, state, k, task):
-        return state.instances[k].agent_connected
+        return state.connected[k]
+
+    def passing(self, state, task):
+        return state.connected
 
     def result(self, state, k, task):
         passed = self.passes(state, k, task)
@@ -149,13 +170,11 @@ class _Agent(Filter):
 
 
 class _Cpu(Filter):
-    name, reasons, stage = "cpu", ("RESOURCE:CPU",), FIT
+    name, reasons, stage, minimum = "cpu", ("RESOURCE:CPU",), FIT, ("cpu", "cpu")
 
     def passes(self, state, k, task):
         return state.cpu[k] >= task.cpu
 
-    def minimum(self, state, task):
-        return state.cpu, task.cpu
 
     def result(self, state, k, task):
         return self._result(self.passes(state, k, task), "RESOURCE:CPU",
@@ -167,13 +186,11 @@ class _Cpu(Filter):
 
 
 class _Memory(Filter):
-    name, reasons, stage = "memory", ("RESOURCE:MEMORY",), FIT
+    name, reasons, stage, minimum = "memory", ("RESOURCE:MEMORY",), FIT, ("mem", "memory")
 
     def passes(self, state, k, task):
         return state.mem[k] >= task.memory
 
-    def minimum(self, state, task):
-        return state.mem, task.memory
 
     def result(self, state, k, task):
         return self._result(self.passes(state, k, task), "RESOURCE:MEMORY",
@@ -188,9 +205,7 @@ class _Ports(Filter):
     """Fixed host ports: free when no (port, protocol) of the task is in use on the instance."""
 
     name, reasons, stage = "ports", ("RESOURCE:PORTS", "RESOURCE:PORTS_UDP"), FIT
-
-    def relevant(self, task):
-        return bool(task.fixed_ports)
+    only_with = ("fixed_ports",)
 
     def passes(self, state, k, task):
         return not task.fixed_ports or state.ports_free(k, task)
@@ -219,9 +234,7 @@ class _DynamicPorts(Filter):
     A task that needs no slot passes, even where the range is already over-full."""
 
     name, reasons, stage = "dynamicPorts", ("RESOURCE:PORTS",), FIT
-
-    def relevant(self, task):
-        return bool(task.dynamic_ports or task.fixed_ports)
+    only_with = ("dynamic_ports", "fixed_ports")
 
     def passes(self, state, k, task):
         return state.dynamic_fits(k, task)

@@ -44,7 +44,9 @@ class ClusterState:
         self.cpu = [i.remaining_cpu for i in instances]
         self.mem = [i.remaining_memory for i in instances]
         self.ports: list[frozenset[Port]] = [i.used_ports for i in instances]
-        self.ready = [i.status == "ACTIVE" and i.agent_connected for i in instances]
+        self.active = [i.status == "ACTIVE" for i in instances]
+        self.connected = [i.agent_connected for i in instances]
+        self.ready = [a and c for a, c in zip(self.active, self.connected)]
         self.running = [len(i.task_groups) for i in instances]
         self.dyn_range = [i.dynamic_port_range for i in instances]
         # Dynamic range slots: numbers in use there (any protocol) + ports promised unbound.
