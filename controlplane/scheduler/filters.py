@@ -169,36 +169,27 @@ class _Agent(Filter):
         return f"{n} instances with agent not connected"
 
 
-class _Cpu(Filter):
-    name, reasons, stage, minimum = "cpu", ("RESOURCE:CPU",), FIT, ("cpu", "cpu")
+class _Resource(Filter):
+    """Enough of one resource left: ``getattr(state, array)[k] >= getattr(task, field)``."""
+
+    stage = FIT
+
+    def __init__(self, name: str, reason: str, array: str, field: str, words: str) -> None:
+        self.name, self.reasons, self.minimum = name, (reason,), (array, field)
+        self.array, self.field, self.words = array, field, words
 
     def passes(self, state, k, task):
-        return state.cpu[k] >= task.cpu
-
-
-    def result(self, state, k, task):
-        return self._result(self.passes(state, k, task), "RESOURCE:CPU",
-                            _amount("insufficient CPU", task.cpu, state.cpu[k]))
-
-    def summary(self, state, task, n, positions):
-        return (f"{n} instances with insufficient CPU "
-                f"(need {task.cpu}, free at most {max(state.cpu[k] for k in positions)})")
-
-
-class _Memory(Filter):
-    name, reasons, stage, minimum = "memory", ("RESOURCE:MEMORY",), FIT, ("mem", "memory")
-
-    def passes(self, state, k, task):
-        return state.mem[k] >= task.memory
-
+        return getattr(state, self.array)[k] >= getattr(task, self.field)
 
     def result(self, state, k, task):
-        return self._result(self.passes(state, k, task), "RESOURCE:MEMORY",
-                            _amount("insufficient memory", task.memory, state.mem[k]))
+        need, free = getattr(task, self.field), getattr(state, self.array)[k]
+        return self._result(free >= need, self.reasons[0],
+                            _amount(f"insufficient {self.words}", need, free))
 
     def summary(self, state, task, n, positions):
-        return (f"{n} instances with insufficient memory "
-                f"(need {task.memory}, free at most {max(state.mem[k] for k in positions)})")
+        values = getattr(state, self.array)
+        return (f"{n} instances with insufficient {self.words} (need "
+                f"{getattr(task, self.field)}, free at most {max(values[k] for k in positions)})")
 
 
 class _Ports(Filter):
@@ -301,8 +292,11 @@ class _MemberOf(Filter):
 
 # The order is the order of evaluation: an instance's verdict is its first failure, so the
 # cheap instance-level filters come before the resources, and constraints come last.
-FILTERS: tuple[Filter, ...] = (_Target(), _Status(), _Agent(), _Cpu(), _Memory(), _Ports(),
-                               _DynamicPorts())
+FILTERS: tuple[Filter, ...] = (
+    _Target(), _Status(), _Agent(),
+    _Resource("cpu", "RESOURCE:CPU", "cpu", "cpu", "CPU"),
+    _Resource("memory", "RESOURCE:MEMORY", "mem", "memory", "memory"),
+    _Ports(), _DynamicPorts())
 
 # Constraint type -> its filter, built per constraint (with its position in the task's list).
 CONSTRAINT_FILTERS = {"distinctInstance": _DistinctInstance, "memberOf": _MemberOf}
