@@ -251,14 +251,35 @@ class _Index:
             key_of, bucket_of = self.key_of, self.bucket_of
             return self._random(task, lambda k: key_of[k] is not None
                                 and bucket_of[k] in members and self._fits(k, task, fit))
-        low = (fit[0][self.low_at],) if self.low_at is not None else None
+        needs, others = fit
+        low = (needs[self.low_at],) if self.low_at is not None else None
         best = None
-        for bucket in buckets:
-            entries = self.buckets[bucket]
-            key = self._first(entries, bisect_left(entries, low) if low is not None else 0,
-                              task, fit)
-            if key is not None and (best is None or key < best):
-                best = key
+        if len(self.limit_values) == 2:
+            # The engine's inner loop, the walk past instances that are full: the two
+            # minimums every task has (cpu, memory) are compared here, not through a call.
+            first, second = self.limit_values
+            first_need, second_need = needs[0], needs[1]
+            for bucket in buckets:
+                entries = self.buckets[bucket]
+                for pos in range(bisect_left(entries, low) if low is not None else 0,
+                                 len(entries)):
+                    key = entries[pos]
+                    k = key[-1]
+                    if first[k] >= first_need and second[k] >= second_need and (
+                            not others or self._fits(k, task, fit)):
+                        if best is None or key < best:
+                            best = key
+                        break
+        else:
+            for bucket in buckets:
+                entries = self.buckets[bucket]
+                for pos in range(bisect_left(entries, low) if low is not None else 0,
+                                 len(entries)):
+                    key = entries[pos]
+                    if self._fits(key[-1], task, fit):
+                        if best is None or key < best:
+                            best = key
+                        break
         if best is None:
             return None
         if not tail:
@@ -287,30 +308,6 @@ class _Index:
             if not filter_.passes(state, k, task):
                 return False
         return True
-
-    def _first(self, entries: list[tuple], start: int, task: TaskRequest,
-               fit: tuple[tuple, Sequence[Filter]]) -> tuple | None:
-        """The first key of ``entries[start:]`` whose instance passes the FIT filters.
-
-        The walk past instances that are full is the engine's inner loop: with the two
-        minimums every task has (cpu, memory) the comparisons are written out here rather
-        than made through a call per instance.
-        """
-        needs, others = fit
-        if len(self.limit_values) != 2:
-            for pos in range(start, len(entries)):
-                if self._fits(entries[pos][-1], task, fit):
-                    return entries[pos]
-            return None
-        first, second = self.limit_values
-        first_need, second_need = needs[0], needs[1]
-        for pos in range(start, len(entries)):
-            key = entries[pos]
-            k = key[-1]
-            if first[k] >= first_need and second[k] >= second_need and (
-                    not others or self._fits(k, task, fit)):
-                return key
-        return None
 
     def _narrow(self, candidates: list[int], task: TaskRequest,
                 tail: tuple[Strategy, ...]) -> int:
