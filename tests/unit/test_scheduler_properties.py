@@ -404,6 +404,8 @@ def test_every_filter_decides_as_it_explains_and_keeps_its_declarations(instance
                     assert passing[k] == passes
                 if not filter_.relevant(task):
                     assert passes
+                if filter_.only_with and not any(getattr(task, f) for f in filter_.only_with):
+                    assert passes and not filter_.relevant(task)
                 if filter_.minimum is not None:
                     array, field = filter_.minimum
                     assert passes == (getattr(state, array)[k] >= getattr(task, field))
