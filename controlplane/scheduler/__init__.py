@@ -16,20 +16,30 @@ Flow for each task of a batch, in order (`Placer.place`):
     snapshot ─► ClusterState (remaining cpu/memory, ports, task groups; updated per placement)
                      │
     task ──► filters (binding) ───────────────────────► feasible ──► strategies (best effort)
-             status ─ agent ─ cpu ─ memory ─ ports ─          │      chain of up to 5, ranked
-             dynamic ports ─ distinctInstance ─ memberOf      │      lexicographically, then
-                     │                                        │      by instance id:
-                     │ none feasible                          │      binpack cpu|memory,
-                     ▼                                        ▼      spread instanceId|attribute,
-         Rejection(reason, per-instance verdicts)     Placement ─►   random (seeded by task id)
-                                                      state updated, next task
+             filters.FILTERS in order, then one per     │      chain of up to 5, ranked
+             constraint: target ─ status ─ agent ─      │      lexicographically, then
+             cpu ─ memory ─ ports ─ dynamicPorts ─      │      by instance id:
+             distinctInstance ─ memberOf[i]             │      binpack cpu|memory,
+                     │                                  │      spread instanceId|attribute,
+                     │ none feasible                    │      random (seeded by task id)
+                     ▼                                  ▼
+         Rejection(reason, per-instance verdicts)       Placement ─► state updated, next task
 
-The engine (`engine.Placer`) reaches the pipeline's decisions through per-shape indexes
-(sorted keys, spread buckets, a log of touched instances) instead of scanning every instance;
-`pipeline` evaluates the same filters and strategies one instance at a time with words, for
-rejections, `explain` and chains the engine has no index for. `sim` runs the engine against a
-synthetic or recorded cluster and workload. Defaults and reason codes: `DEFAULT_STRATEGIES`
-(binpack memory, then cpu), `REASONS`.
+Each filter is one object (`filters`) that decides (`passes`), explains (`result`: its ECS
+reason code and words, e.g. RESOURCE:MEMORY, RESOURCE:PORTS, ATTRIBUTE, AGENT) and counts
+(`summary`), and declares when the engine evaluates it (`stage`) and how it can be indexed
+(`minimum`, `only_with`, `passing`). The engine (`engine.Placer`) reaches the pipeline's
+decisions through per-shape indexes (sorted keys, spread buckets, a log of touched instances)
+built from those declarations instead of scanning every instance; `pipeline` walks the same
+filter objects and strategies one instance at a time with words, for rejections, `explain`
+and chains the engine has no index for. `sim` runs the engine against a synthetic or
+recorded cluster and workload. Defaults and reason codes: `DEFAULT_STRATEGIES` (binpack
+memory, then cpu), `REASONS`.
+
+Adding a filter touches one place: its class in `filters` and its entry in `filters.FILTERS`
+(or, for a new constraint type, `filters.CONSTRAINT_FILTERS`). The engine, explanations and
+rejections pick it up; the properties in tests/unit/test_scheduler_properties.py check it
+against its own declarations and the engine against it.
 """
 
 from controlplane.scheduler.core import (DEFAULT_DYNAMIC_PORT_RANGE, DEFAULT_STRATEGIES, REASONS,

@@ -17,7 +17,7 @@ from controlplane.scheduler.model import (ClusterSnapshot, DEFAULT_DYNAMIC_PORT_
                                           InstanceExplanation, InstanceSnapshot, InstanceVerdict,
                                           Placement, Plan, Port, Rejection, StrategyScore,
                                           TaskRequest)
-from controlplane.scheduler.pipeline import REASONS
+from controlplane.scheduler.filters import REASONS
 
 __all__ = [
     "ClusterSnapshot", "DEFAULT_DYNAMIC_PORT_RANGE", "DEFAULT_STRATEGIES", "Explanation",

@@ -1,18 +1,23 @@
 """`Placer`: the fast placement engine. It makes the decisions the full pipeline ranks first
 (`pipeline.explain`), without scoring every instance.
 
-For each task *shape* (strategy chain, constraints, and the group when the order depends on
-it) the placer keeps an index of the instances that pass the binding filters that do not
-depend on the task's size (ready, StartTask targets, memberOf, distinctInstance):
+For each task *shape* (strategy chain, constraints, StartTask targets, and the group when
+the order or a filter depends on it) the placer keeps an index of the instances that pass
+the filters (`filters.filters_for`) that do not depend on the task's size: the STATIC ones
+(status, agent, targets, a memberOf on attributes) once, when the index is built, and the
+PLACED ones (distinctInstance, a memberOf on task groups or counts) again whenever an
+instance is touched. The FIT filters (cpu, memory, ports, dynamic ports) are checked per
+candidate; those that offer a `minimum` are one comparison, and the one matching the key's
+first binpack term bounds the walk:
 
     buckets: value of the leading spread:attribute strategies -> sorted list of keys
     key:     (scores of the remaining per-instance strategies..., id rank, position)
 
 A decision orders the buckets by their spread counts (a handful of zones), then walks each
 bucket's list from the first key that can fit (`bisect` on the first binpack term) to the
-first instance whose CPU, memory and ports fit. Placing a task changes one instance; the
+first instance that passes every FIT filter. Placing a task changes one instance; the
 change goes to the state's `touched` log and each index replays the log the next time it is
-used, moving only the touched instances (re-evaluating memberOf only if it is dynamic).
+used, moving only the touched instances (re-evaluating only the PLACED filters).
 
 Strategies the sort key cannot hold — a spread on an attribute after a per-instance term
 (``binpack:memory, spread:attribute:zone``), or `random` — form the chain's tail: they only
@@ -25,17 +30,62 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from itertools import groupby
+from operator import attrgetter
 from typing import Sequence
 
 from controlplane.scheduler import pipeline
-from controlplane.scheduler.expression import Strategy
+from controlplane.scheduler.expression import Constraint, Strategy
+from controlplane.scheduler.filters import FIT, PLACED, STATIC, Filter, filters_for
 from controlplane.scheduler.model import (ClusterSnapshot, Explanation, Placement, Rejection,
                                           TaskRequest)
 from controlplane.scheduler.state import ClusterState, random_order
 
 __all__ = ["Placer"]
 
+# Per-instance sort terms; a binpack term is named by the ClusterState array it orders by,
+# which is how a FIT filter's `minimum` on the same array bounds the walk.
 _TERMS = {("binpack", "memory"): "mem", ("binpack", "cpu"): "cpu", ("spread", "instanceId"): "inst"}
+
+
+class _Stages:
+    """The filters of one list of constraints, split by when the engine evaluates them.
+
+    FIT filters are evaluated per candidate instance, so per task they are prepared in
+    bulk: `fit_fields` reads, in one call, the fields of every `minimum` (the needs, in
+    `limits` order) followed by the fields the `only_with` filters look at; when all of
+    those are empty (a task without ports) only the filters in `always` remain.
+    """
+
+    __slots__ = ("static", "placed", "limits", "fit_fields", "checked", "always", "uses_group",
+                 "_flags_at")
+
+    def __init__(self, constraints: tuple[Constraint, ...]) -> None:
+        filters = filters_for(TaskRequest("", 0, 0, constraints=constraints))
+        self.static = tuple(f for f in filters if f.stage == STATIC)
+        self.placed = tuple(f for f in filters if f.stage == PLACED)
+        fit = [f for f in filters if f.stage == FIT]
+        assert len(self.static) + len(self.placed) + len(fit) == len(filters), filters
+        minimums = [f.minimum for f in fit if f.minimum is not None]
+        self.limits = tuple(array for array, _ in minimums)
+        self.checked = tuple(f for f in fit if f.minimum is None)
+        self.always = tuple(f for f in self.checked if not f.only_with)
+        flags = sorted({name for f in self.checked for name in f.only_with})
+        fields = [field for _, field in minimums] + flags
+        self._flags_at = len(minimums)
+        # attrgetter gives a tuple only for two names or more.
+        self.fit_fields = (attrgetter(*fields) if len(fields) > 1
+                           else (lambda task, get=attrgetter(*fields): (get(task),)) if fields
+                           else (lambda task: ()))
+        # An index is built for one group when a filter it holds reads the task's group.
+        self.uses_group = any(f.uses_group for f in self.static + self.placed)
+
+    def fit(self, task: TaskRequest) -> tuple[tuple, Sequence[Filter]]:
+        """`task`'s needs for the `limits` (the first items of the tuple, in order), and the
+        other FIT filters relevant to it."""
+        values = self.fit_fields(task)
+        if any(values[self._flags_at:]):
+            return values, [f for f in self.checked if f.relevant(task)]
+        return values, self.always
 
 
 class _Chain:
@@ -53,8 +103,8 @@ class _Chain:
         items = list(chain)
         at = 0
         prefix: list[str] = []
-        while at < len(items) and (attribute := items[at].attribute) is not None:
-            prefix.append(attribute)
+        while at < len(items) and items[at].attribute is not None:
+            prefix.append(items[at].attribute)
             at += 1
         suffix: list[str] = []
         while at < len(items) and items[at].type != "random" and items[at].attribute is None:
@@ -71,22 +121,23 @@ class _Chain:
 class _Index:
     """Eligible instances of one task shape, bucketed and sorted (see module docstring)."""
 
-    def __init__(self, state: ClusterState, task: TaskRequest, chain: _Chain) -> None:
+    def __init__(self, state: ClusterState, task: TaskRequest, chain: _Chain,
+                 stages: _Stages) -> None:
         # Shared by every chain with the same prefix and suffix: the tail, which breaks ties
-        # on those, is the caller's chain's business (`select`), not the index's.
+        # on those, is the caller's chain's business (`select`), not the index's. Shared by
+        # every task of the same shape too: `task` stands for them all, which holds because
+        # STATIC and PLACED filters read only the shape's fields of a task.
         self.state = state
+        self.task = task
         self.prefix = chain.prefix
         self.group = task.group
         self.suffix = chain.suffix
         self.first = chain.suffix[0] if chain.suffix else None
-        targets = task.target_instances
-        self.targets = None if targets is None else frozenset(targets)
-        self.distinct = any(c.type == "distinctInstance" for c in task.constraints)
-        member_of = [c.parsed for c in task.constraints if c.type == "memberOf" and c.parsed]
-        self.static_exprs = [e.root for e in member_of if not e.dynamic]
-        self.dynamic_exprs = [e.root for e in member_of if e.dynamic]
-        # Filters whose verdict can change as the batch places tasks (checked on each touch).
-        self.dynamic_filter = bool(self.distinct or self.dynamic_exprs)
+        self.stages = stages
+        self.placed = stages.placed
+        self.limit_values = tuple(getattr(state, array) for array in stages.limits)
+        # The minimum on the array the first sort term orders by, if any: `bisect` to it.
+        self.low_at = stages.limits.index(self.first) if self.first in stages.limits else None
         n = state.n
         self.key_of: list[tuple | None] = [None] * n
         self.bucket_of: list[tuple] = [()] * n
@@ -94,17 +145,27 @@ class _Index:
         self.buckets: dict[tuple, list[tuple]] = {}
         self.synced = len(state.touched)
         prefix = self.prefix
+        static, masks = [], []
+        for filter_ in stages.static:
+            if filter_.relevant(task):
+                mask = filter_.passing(state, task)
+                if mask is None:
+                    static.append(filter_)
+                else:
+                    masks.append(mask)
+        eligible = list(map(all, zip(*masks))) if masks else [True] * n
         for k in range(n):
-            instance = state.instances[k]
-            if not state.ready[k] or (self.targets is not None
-                                      and instance.instance_id not in self.targets):
+            if not eligible[k]:
                 continue
-            if self.static_exprs:
-                groups = state.groups(k) if state.running[k] else ()
-                if not all(e.holds(instance, groups, state.running[k]) for e in self.static_exprs):
-                    continue
+            passed = True
+            for filter_ in static:
+                if not filter_.passes(state, k, task):
+                    passed = False
+                    break
+            if not passed:
+                continue
             self.static_ok[k] = True
-            bucket = tuple(instance.attributes.get(a) for a in prefix)
+            bucket = tuple(state.instances[k].attributes.get(a) for a in prefix)
             self.bucket_of[k] = bucket
             entries = self.buckets.setdefault(bucket, [])
             key = self._key(k)
@@ -115,19 +176,13 @@ class _Index:
             entries.sort()
 
     def _key(self, k: int) -> tuple | None:
-        """k's sort key, or None when a dynamic constraint excludes it now."""
+        """k's sort key, or None when a PLACED filter excludes it now."""
         state = self.state
-        if self.dynamic_filter:
-            running = state.running[k]
-            groups = state.groups(k) if running else None
-            if self.distinct and groups and groups.get(self.group, 0):
-                return None
-            if self.dynamic_exprs:
-                instance = state.instances[k]
-                seen = groups if groups is not None else ()
-                for expr in self.dynamic_exprs:
-                    if not expr.holds(instance, seen, running):
-                        return None
+        if self.placed:
+            task = self.task
+            for filter_ in self.placed:
+                if not filter_.passes(state, k, task):
+                    return None
         key = []
         for term in self.suffix:
             if term == "mem":
@@ -169,8 +224,9 @@ class _Index:
         self.sync()
         prefix = self.prefix
         buckets = [b for b, entries in self.buckets.items() if entries]
+        fit = self.stages.fit(task)
         if not prefix:
-            return self._best(buckets, task, tail)
+            return self._best(buckets, task, tail, fit)
         state = self.state
         counts = [state.spread_counts(task.group, a) for a in prefix]
 
@@ -179,38 +235,51 @@ class _Index:
 
         buckets.sort(key=spread_key)
         for _, tied in groupby(buckets, key=spread_key):
-            found = self._best(list(tied), task, tail)
+            found = self._best(list(tied), task, tail, fit)
             if found is not None:
                 return found
         return None
 
     def _best(self, buckets: Sequence[tuple], task: TaskRequest,
-              tail: tuple[Strategy, ...]) -> int | None:
+              tail: tuple[Strategy, ...], fit: tuple[tuple, Sequence[Filter]]) -> int | None:
         """The best instance of these buckets (tied on the spread prefix) that fits."""
         if not buckets:
             return None
-        state = self.state
         if tail and tail[0].type == "random" and not self.suffix:
             # Every instance that fits ties: the first of the seeded order that fits wins.
             members = set(buckets)
             key_of, bucket_of = self.key_of, self.bucket_of
             return self._random(task, lambda k: key_of[k] is not None
-                                and bucket_of[k] in members and state.fits(k, task))
-        cpu, mem = state.cpu, state.mem
-        need_cpu, need_mem = task.cpu, task.memory
-        simple = not task.fixed_ports and not task.dynamic_ports
-        low = (need_mem,) if self.first == "mem" else (need_cpu,) if self.first == "cpu" else None
+                                and bucket_of[k] in members and self._fits(k, task, fit))
+        needs, others = fit
+        low = (needs[self.low_at],) if self.low_at is not None else None
         best = None
-        for bucket in buckets:
-            entries = self.buckets[bucket]
-            start = bisect_left(entries, low) if low is not None else 0
-            for pos in range(start, len(entries)):
-                key = entries[pos]
-                k = key[-1]
-                if cpu[k] >= need_cpu and mem[k] >= need_mem and (simple or state.fits(k, task)):
-                    if best is None or key < best:
-                        best = key
-                    break
+        if len(self.limit_values) == 2:
+            # The engine's inner loop, the walk past instances that are full: the two
+            # minimums every task has (cpu, memory) are compared here, not through a call.
+            first, second = self.limit_values
+            first_need, second_need = needs[0], needs[1]
+            for bucket in buckets:
+                entries = self.buckets[bucket]
+                for pos in range(bisect_left(entries, low) if low is not None else 0,
+                                 len(entries)):
+                    key = entries[pos]
+                    k = key[-1]
+                    if first[k] >= first_need and second[k] >= second_need and (
+                            not others or self._fits(k, task, fit)):
+                        if best is None or key < best:
+                            best = key
+                        break
+        else:
+            for bucket in buckets:
+                entries = self.buckets[bucket]
+                for pos in range(bisect_left(entries, low) if low is not None else 0,
+                                 len(entries)):
+                    key = entries[pos]
+                    if self._fits(key[-1], task, fit):
+                        if best is None or key < best:
+                            best = key
+                        break
         if best is None:
             return None
         if not tail:
@@ -224,9 +293,21 @@ class _Index:
                 key = entries[pos]
                 if key[:-2] != scores:
                     break
-                if state.fits(key[-1], task):
+                if self._fits(key[-1], task, fit):
                     tied.append(key[-1])
         return self._narrow(tied, task, tail)
+
+    def _fits(self, k: int, task: TaskRequest, fit: tuple[tuple, Sequence[Filter]]) -> bool:
+        """Instance k passes every FIT filter (`fit` from `_Stages.fit`)."""
+        needs, others = fit
+        for values, need in zip(self.limit_values, needs):
+            if values[k] < need:
+                return False
+        state = self.state
+        for filter_ in others:
+            if not filter_.passes(state, k, task):
+                return False
+        return True
 
     def _narrow(self, candidates: list[int], task: TaskRequest,
                 tail: tuple[Strategy, ...]) -> int:
@@ -237,9 +318,7 @@ class _Index:
                 return candidates[0]
             if strategy.type == "random":
                 members = set(candidates)
-                picked = self._random(task, members.__contains__)
-                assert picked is not None  # the random order visits every instance
-                return picked
+                return self._random(task, members.__contains__)
             if strategy.type == "binpack":
                 values = state.cpu if strategy.field == "cpu" else state.mem
                 scored = [(values[k], k) for k in candidates]
@@ -279,8 +358,10 @@ class Placer:
     def __init__(self, snapshot: ClusterSnapshot, *, explain_rejections: bool = True) -> None:
         self.state = ClusterState(snapshot)
         self.explain_rejections = explain_rejections
-        self._chains: dict[tuple, _Chain] = {}
-        self._indexes: dict[tuple, _Index] = {}
+        # (strategies, constraints, targets) -> (chain, stages, that shape's indexes by group
+        # or None); chains with the same prefix and suffix share the indexes.
+        self._shapes: dict[tuple, tuple[_Chain, _Stages, dict[str | None, _Index], bool]] = {}
+        self._indexes: dict[tuple, dict[str | None, _Index]] = {}
 
     def place(self, task: TaskRequest) -> Placement | Rejection:
         k = self.choose(task)
@@ -293,16 +374,19 @@ class Placer:
 
     def choose(self, task: TaskRequest) -> int | None:
         """The position of the instance `task` would go to now, without placing it."""
-        chain_key = task.chain
-        chain = self._chains.get(chain_key)
-        if chain is None:
-            chain = self._chains[chain_key] = _Chain(chain_key)
-        shape = (chain.prefix, chain.suffix, task.constraints, task.target_instances,
-                 task.group if ("inst" in chain.suffix or any(
-                     c.type == "distinctInstance" for c in task.constraints)) else None)
-        index = self._indexes.get(shape)
+        key = (task.chain, task.constraints, task.target_instances)
+        entry = self._shapes.get(key)
+        if entry is None:
+            chain, stages = _Chain(task.chain), _Stages(task.constraints)
+            indexes = self._indexes.setdefault(
+                (chain.prefix, chain.suffix, task.constraints, task.target_instances), {})
+            entry = self._shapes[key] = (chain, stages, indexes,
+                                         stages.uses_group or "inst" in chain.suffix)
+        chain, stages, indexes, by_group = entry
+        group = task.group if by_group else None
+        index = indexes.get(group)
         if index is None:
-            index = self._indexes[shape] = _Index(self.state, task, chain)
+            index = indexes[group] = _Index(self.state, task, chain, stages)
         return index.select(task, chain.tail)
 
     def release(self, task_id: str) -> bool:

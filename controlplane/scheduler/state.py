@@ -8,6 +8,7 @@ reads a clock or does I/O; the state belongs to one `Placer`.
 from __future__ import annotations
 
 import random
+from functools import cached_property
 from typing import Iterator
 
 from controlplane.scheduler.model import ClusterSnapshot, Port, TaskRequest
@@ -44,7 +45,8 @@ class ClusterState:
         self.cpu = [i.remaining_cpu for i in instances]
         self.mem = [i.remaining_memory for i in instances]
         self.ports: list[frozenset[Port]] = [i.used_ports for i in instances]
-        self.ready = [i.status == "ACTIVE" and i.agent_connected for i in instances]
+        self.active = [i.status == "ACTIVE" for i in instances]
+        self.connected = [i.agent_connected for i in instances]
         self.running = [len(i.task_groups) for i in instances]
         self.dyn_range = [i.dynamic_port_range for i in instances]
         # Dynamic range slots: numbers in use there (any protocol) + ports promised unbound.
@@ -62,6 +64,12 @@ class ClusterState:
         self._spread_attrs: dict[str, list[str]] = {}
 
     # -- reading ------------------------------------------------------------------------------
+
+    @cached_property
+    def ready(self) -> list[bool]:
+        """ACTIVE with its agent connected, per instance: what the simulator counts as
+        capacity (placement asks the status and agent filters instead)."""
+        return [a and c for a, c in zip(self.active, self.connected)]
 
     def _dynamic_in_use(self, k: int) -> int:
         low, high = self.dyn_range[k]

@@ -1,17 +1,20 @@
 """Invariants of the placement engine, checked with hypothesis against a naive reference.
 
 The reference below re-states the rules as plainly as possible (scan every instance, score
-every strategy, take the minimum); the indexed engine must make exactly the same plans.
+every strategy, take the minimum); the indexed engine must make exactly the same plans. The
+last properties tie the engine to the filter objects themselves (`filters.FILTERS`).
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from hypothesis import given, settings, strategies as st
 
-from controlplane.scheduler import (ClusterSnapshot, Constraint, InstanceSnapshot, Placement,
-                                    Placer, Strategy, TaskRequest, explain, schedule)
+from controlplane.scheduler import (REASONS, ClusterSnapshot, Constraint, InstanceSnapshot,
+                                    Placement, Placer, Strategy, TaskRequest, explain, schedule)
+from controlplane.scheduler.filters import PLACED, STATIC, filters_for
 
 DYNAMIC = (50000, 50003)  # four dynamic ports per instance, so they run out
 
@@ -355,3 +358,80 @@ def test_chains_sharing_an_index_with_many_ties(instances, requests):
     plan = schedule(snapshot, requests)
     expected_placements, _ = Reference(snapshot).schedule(requests)
     assert [(p.task_id, p.instance_id) for p in plan.placements] == expected_placements
+
+
+# -- the filter table and the engine's use of it ---------------------------------------------------
+#
+# The engine evaluates each filter at the stage it declares (STATIC once per index, PLACED on
+# every touch, FIT per candidate) and through its hooks (`passing`, `relevant`, `only_with`,
+# `minimum`). These properties hold every filter of the table to those declarations, so a
+# filter added to the table is checked without a new test.
+
+def _placed_state(instances, requests):
+    """A Placer after placing `requests`, and the tasks still to try against it."""
+    placer = Placer(ClusterSnapshot(tuple(instances)))
+    for task in requests[: len(requests) // 2]:
+        placer.place(task)
+    return placer, requests[len(requests) // 2:]
+
+
+def _other_size(task: TaskRequest) -> TaskRequest:
+    """The same shape (constraints, targets, group), another size and other ports."""
+    return replace(task, cpu=task.cpu + 700, memory=max(0, task.memory - 300),
+                   fixed_ports=() if task.fixed_ports else ((80, "tcp"),),
+                   dynamic_ports=2 - task.dynamic_ports)
+
+
+@settings(max_examples=300, deadline=None)
+@given(instances(), tasks(max_size=8))
+def test_every_filter_decides_as_it_explains_and_keeps_its_declarations(instances, requests):
+    placer, pending = _placed_state(instances, requests)
+    state = placer.state
+    fresh = Placer(ClusterSnapshot(tuple(instances))).state
+    for task in pending:
+        for filter_ in filters_for(task):
+            assert filter_.reasons and set(filter_.reasons) <= set(REASONS) | {"TARGET"}
+            passing = filter_.passing(state, task)
+            for k in range(state.n):
+                passes = filter_.passes(state, k, task)
+                result = filter_.result(state, k, task)
+                # The words and the decision agree; nothing shown means nothing rejected.
+                assert passes == (result is None or result.passed), (filter_, k)
+                if result is not None:
+                    assert result.filter == filter_.name
+                    assert (result.reason in filter_.reasons) != passes
+                if passing is not None:
+                    assert passing[k] == passes
+                if not filter_.relevant(task):
+                    assert passes
+                if filter_.only_with and not any(getattr(task, f) for f in filter_.only_with):
+                    assert passes and not filter_.relevant(task)
+                if filter_.minimum is not None:
+                    array, field = filter_.minimum
+                    assert passes == (getattr(state, array)[k] >= getattr(task, field))
+                if filter_.stage in (STATIC, PLACED):
+                    # Only the task's shape counts (the engine shares an index per shape).
+                    assert filter_.passes(state, k, _other_size(task)) == passes
+                    if not filter_.uses_group:
+                        assert filter_.passes(state, k, replace(task, group="other")) == passes
+                if filter_.stage == STATIC:
+                    # What the batch placed does not count (checked once per index).
+                    assert filter_.passes(fresh, k, task) == passes
+
+
+@settings(max_examples=300, deadline=None)
+@given(instances(), tasks(max_size=8))
+def test_engine_admits_exactly_the_instances_every_filter_passes(instances, requests):
+    """The engine's indexes against the filter objects, instance by instance: narrowed to one
+    instance (as StartTask does), a task goes there exactly when it passes every filter."""
+    placer, pending = _placed_state(instances, requests)
+    state = placer.state
+    for task in pending:
+        for k in range(state.n):
+            iid = state.ids[k]
+            if task.target_instances is not None and iid not in task.target_instances:
+                continue
+            alone = replace(task, target_instances=(iid,))
+            passes = all(f.passes(state, k, alone) for f in filters_for(alone))
+            assert (placer.choose(alone) == k) == passes, (iid, task)
+        placer.place(task)
