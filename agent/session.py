@@ -277,7 +277,7 @@ class Agent:
             cluster=self.config.cluster, instance_id=self.instance_id))
         for assignments in self._stream:
             position = (assignments.epoch, assignments.revision)
-            if older_set(position, self._acted):
+            if self._acted is not None and older_set(position, self._acted):
                 log.warning("ignoring a task set of epoch %d revision %d: older than the one "
                             "acted on (epoch %d revision %d); this control-plane process lags",
                             *position, *self._acted)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import grpc
 
 from skiff import ecs_json
 from skiff.clikit import Api, api_command, fail, print_json, print_table
@@ -43,9 +44,8 @@ def login(endpoint: str, ca_file: Path, token: str, context_name: str | None) ->
     candidate = Context(endpoint, ca_file.read_text(), token.strip())
     try:
         me = Api(candidate).WhoAmI(pb.WhoAmIRequest())
-    except Exception as exc:  # grpc.RpcError, and a CA file that is not PEM
-        details = getattr(exc, "details", lambda: str(exc))()
-        fail(f"login to {endpoint} failed: {details}")
+    except grpc.RpcError as exc:
+        fail(f"login to {endpoint} failed: {exc.details() or exc.code().name}")
     candidate.user = me.name
     config = _config()
     config.put(context_name or endpoint, candidate)

@@ -103,8 +103,8 @@ class _Chain:
         items = list(chain)
         at = 0
         prefix: list[str] = []
-        while at < len(items) and items[at].attribute is not None:
-            prefix.append(items[at].attribute)
+        while at < len(items) and (attribute := items[at].attribute) is not None:
+            prefix.append(attribute)
             at += 1
         suffix: list[str] = []
         while at < len(items) and items[at].type != "random" and items[at].attribute is None:
@@ -318,7 +318,9 @@ class _Index:
                 return candidates[0]
             if strategy.type == "random":
                 members = set(candidates)
-                return self._random(task, members.__contains__)
+                chosen = self._random(task, members.__contains__)
+                assert chosen is not None  # every candidate is an instance of the snapshot
+                return chosen
             if strategy.type == "binpack":
                 values = state.cpu if strategy.field == "cpu" else state.mem
                 scored = [(values[k], k) for k in candidates]

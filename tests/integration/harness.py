@@ -12,8 +12,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import grpc
-
 from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc, types_pb2
 from skiffcore.contexts import ClientConfig, Context, bootstrap_context, channel_for
 from skiffharness.processes import free_port, port_open, wait_until
