@@ -21,7 +21,7 @@ from controlplane.leader import Election
 from controlplane.logs import LogRelay
 from controlplane.resources import ControlPlane
 from controlplane.secretbox import SecretBox
-from controlplane.store import EtcdStore, Store
+from controlplane.store import EtcdStore, EtcdTls, Store
 from controlplane.trust import bootstrap_document
 from skiffapi.v1 import agent_pb2_grpc, controlplane_pb2_grpc
 
@@ -243,10 +243,11 @@ def write_private(path: Path, text: str) -> None:
 
 
 def serve(etcd: str, listen: str, advertise: str | None = None,
-          security: Security | None = None, **settings: Any) -> None:
+          security: Security | None = None, etcd_tls: EtcdTls | None = None,
+          **settings: Any) -> None:
     """Serve in the foreground until interrupted (`skiff controlplane serve`); `settings` are
     ControlPlaneServer's timing keywords."""
-    store = EtcdStore.connect(etcd)
+    store = EtcdStore.connect(etcd, tls=etcd_tls)
     server = ControlPlaneServer(store, listen, advertise=advertise, security=security,
                                 **settings).start()
     try:

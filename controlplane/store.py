@@ -21,6 +21,7 @@ import builtins  # the stores have a `list` method: annotations after it say bui
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -111,6 +112,24 @@ class Store(Protocol):
 _MAX_TXN_OPS = 128  # etcd's default --max-txn-ops
 
 
+@dataclass(frozen=True)
+class EtcdTls:
+    """Files for a TLS connection to an external etcd: its CA, and a client certificate and
+    key (etcd's `--client-cert-auth`)."""
+
+    ca_file: str
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def read(self) -> tuple[bytes, bytes | None, bytes | None]:
+        def read(path: str | None) -> bytes | None:
+            return Path(path).read_bytes() if path else None
+
+        ca = read(self.ca_file)
+        assert ca is not None
+        return ca, read(self.key_file), read(self.cert_file)
+
+
 class EtcdStore:
     """`Store` on a real etcd v3 cluster."""
 
@@ -120,18 +139,27 @@ class EtcdStore:
         self.closed = False
 
     @classmethod
-    def connect(cls, endpoints: str | list[str], timeout: float = 5.0) -> "EtcdStore":
-        """Connect to `host:port` (or `http://host:port`, comma-separated for a cluster)."""
+    def connect(cls, endpoints: str | list[str], timeout: float = 5.0,
+                tls: EtcdTls | None = None) -> "EtcdStore":
+        """Connect to `host:port` (or `http://host:port`, comma-separated for a cluster); with
+        `tls`, over TLS verified against its CA, presenting its client certificate."""
+        import grpc
         import pyetcd
 
         if isinstance(endpoints, str):
             endpoints = [e for e in endpoints.split(",") if e.strip()]
         parsed = [_host_port(e) for e in endpoints]
         if len(parsed) == 1:
-            client = pyetcd.client(host=parsed[0][0], port=parsed[0][1], timeout=timeout)
+            files = ({"ca_cert": tls.ca_file, "cert_cert": tls.cert_file,
+                      "cert_key": tls.key_file} if tls else {})
+            client = pyetcd.client(host=parsed[0][0], port=parsed[0][1], timeout=timeout, **files)
         else:
+            creds = None
+            if tls:
+                creds = grpc.ssl_channel_credentials(*tls.read())
             client = pyetcd.MultiEndpointEtcd3Client(
-                endpoints=[pyetcd.Endpoint(h, p, secure=False) for h, p in parsed],
+                endpoints=[pyetcd.Endpoint(h, p, secure=tls is not None, creds=creds)
+                           for h, p in parsed],
                 timeout=timeout, failover=True)
         return cls(client, endpoints)
 

@@ -378,16 +378,24 @@ def host_port(value: str | None) -> str | None:
               help="Lifetime of the certificates agents get (renewed after two thirds).")
 @click.option("--insecure", is_flag=True,
               help="Serve plaintext, no users or certificates (loopback addresses only).")
+@click.option("--etcd-cacert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Connect to etcd over TLS, verified against this CA (an external etcd).")
+@click.option("--etcd-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Client certificate for etcd (with --etcd-key).")
+@click.option("--etcd-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Key of the etcd client certificate.")
 def controlplane_serve(etcd: str, listen: str, advertise: str | None, session_timeout: float,
                        lost_after: float, stopped_retention: float, max_backoff: float,
                        state_dir: Path | None, machines_listen: str | None,
                        machines_advertise: str | None, agent_cert_hours: float,
-                       insecure: bool) -> None:
+                       insecure: bool, etcd_cacert: str | None, etcd_cert: str | None,
+                       etcd_key: str | None) -> None:
     """Serve the control-plane and agent APIs over TLS (state in etcd)."""
     import datetime as dt
 
     from controlplane.secretbox import load_or_create_key
     from controlplane.server import Security, serve
+    from controlplane.store import EtcdTls
 
     security = None
     if not insecure:
@@ -400,8 +408,11 @@ def controlplane_serve(etcd: str, listen: str, advertise: str | None, session_ti
                             bootstrap_file=state_dir / "bootstrap.json",
                             join_token_file=state_dir / "join-token",
                             agent_cert_ttl=dt.timedelta(hours=agent_cert_hours))
+    if (etcd_cert or etcd_key) and not (etcd_cacert and etcd_cert and etcd_key):
+        fail("--etcd-cert and --etcd-key go together, with --etcd-cacert")
+    etcd_tls = EtcdTls(etcd_cacert, etcd_cert, etcd_key) if etcd_cacert else None
     try:
-        serve(etcd, listen, advertise, security, session_timeout=session_timeout,
+        serve(etcd, listen, advertise, security, etcd_tls, session_timeout=session_timeout,
               lost_after=lost_after, stopped_retention=stopped_retention,
               max_backoff=max_backoff)
     except ValueError as exc:

@@ -54,7 +54,11 @@ class EtcdProcess:
     """A single-member etcd on loopback with its own data dir."""
 
     def __init__(self, data_dir: Path, client_port: int | None = None,
-                 peer_port: int | None = None, log_path: Path | None = None):
+                 peer_port: int | None = None, log_path: Path | None = None,
+                 client_tls: tuple[Path, Path, Path] | None = None):
+        """`client_tls`: (server certificate, its key, CA of the client certificates): clients
+        then connect over TLS and must present a certificate that CA signed."""
+        self.client_tls = client_tls
         self.data_dir = Path(data_dir)
         self.client_port = client_port or free_port()
         self.peer_port = peer_port or free_port()
@@ -72,12 +76,18 @@ class EtcdProcess:
         if binary is None:
             raise RuntimeError("etcd is not installed (apt-get install etcd-server)")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        client = f"http://127.0.0.1:{self.client_port}"
+        scheme = "https" if self.client_tls else "http"
+        client = f"{scheme}://127.0.0.1:{self.client_port}"
         peer = f"http://127.0.0.1:{self.peer_port}"
+        tls: list[str] = []
+        if self.client_tls:
+            cert, key, ca = self.client_tls
+            tls = ["--cert-file", str(cert), "--key-file", str(key), "--client-cert-auth",
+                   "--trusted-ca-file", str(ca)]
         return [binary, "--name", "skiff", "--data-dir", str(self.data_dir),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", f"skiff={peer}"]
+                "--initial-cluster", f"skiff={peer}", *tls]
 
     def start(self, timeout: float = 20.0,
               on_spawn: Callable[[int], None] | None = None) -> "EtcdProcess":
