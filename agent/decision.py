@@ -30,7 +30,7 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-from skiffcore.status import TaskStatus
+from skiffcore.status import HealthStatus, TaskStatus
 
 __all__ = ["Action", "ContainerPhase", "HealthStatus", "Dependency", "RestartPolicy", "Observed",
            "Resolution", "START", "COMPLETE", "SUCCESS", "HEALTHY", "resolve", "startable",
@@ -54,14 +54,6 @@ class Action(enum.Enum):
     STOP = "stop"                      # stop running containers, dependents first
     REPORT_STOPPED = "report-stopped"
     DONE = "done"
-
-
-class HealthStatus(enum.IntEnum):
-    """ECS `healthStatus`; values equal the numbers of `skiff.v1.HealthStatus`."""
-
-    UNKNOWN = 0  # being evaluated, no health check, or not known
-    HEALTHY = 1
-    UNHEALTHY = 2
 
 
 START, COMPLETE, SUCCESS, HEALTHY = "START", "COMPLETE", "SUCCESS", "HEALTHY"

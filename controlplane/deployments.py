@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, TypeVar
 
-from skiffcore.status import StopCode, TaskStatus
+from skiffcore.status import HealthStatus, StopCode, TaskStatus
 
 PRIMARY, ACTIVE, INACTIVE = "PRIMARY", "ACTIVE", "INACTIVE"
 IN_PROGRESS, COMPLETED, FAILED = "IN_PROGRESS", "COMPLETED", "FAILED"
@@ -86,7 +86,7 @@ class TaskView:
     started_at_ms: int = 0
     stopped_at_ms: int = 0
     stop_code: str = ""
-    health: str = "UNKNOWN"  # HEALTHY | UNHEALTHY | UNKNOWN (no health check or not yet)
+    health: HealthStatus = HealthStatus.UNKNOWN  # UNKNOWN: no health check, or not yet
     has_health_check: bool = False
     instance_draining: bool = False
     instance_lost: bool = False  # its agent has been gone longer than the grace period
@@ -144,7 +144,7 @@ def healthy(task: TaskView, now_ms: int, healthy_after_ms: int) -> bool:
     if task.status != TaskStatus.RUNNING or not task.alive:
         return False
     if task.has_health_check:
-        return task.health == "HEALTHY"
+        return task.health == HealthStatus.HEALTHY
     return now_ms - task.started_at_ms >= healthy_after_ms
 
 
@@ -175,7 +175,7 @@ def reconcile(service: ServiceSpec, tasks: Iterable[TaskView], now_ms: int,
 
     # Unhealthy or lost tasks are replaced: stop them (lost ones are already not alive).
     for task in tasks:
-        if task.alive and task.health == "UNHEALTHY":
+        if task.alive and task.health == HealthStatus.UNHEALTHY:
             decision.stop.append((task.task_id, "Task failed container health checks"))
         elif task.instance_lost and task.desired != TaskStatus.STOPPED:
             decision.stop.append((task.task_id, "Task stopped because its container instance "

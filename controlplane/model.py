@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from controlplane.deployments import LIVE_COUNTS, Deployment, ServiceEvent, ServiceSpec, TaskView
-from skiffcore.status import TaskStatus
+from skiffcore.status import HealthStatus, TaskStatus
 
 ARN_PREFIX = "arn:skiff:ecs:local:000000000000"
 
@@ -164,7 +164,7 @@ class TaskRecord(Record):
         """The task as the service decisions see it (deployments.TaskView)."""
         return TaskView(self.task_id, self.started_by, self.instance_id, self.status, self.desired,
                         self.started_at_ms, self.stopped_at_ms, self.stop_code,
-                        self.health_status or "UNKNOWN", has_health_check,
+                        HealthStatus[self.health_status or "UNKNOWN"], has_health_check,
                         instance_draining=instance_draining, instance_lost=instance_lost)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["TaskStatus", "advance", "StopCode"]
+__all__ = ["HealthStatus", "TaskStatus", "advance", "StopCode"]
 
 
 class TaskStatus(IntEnum):
@@ -30,6 +30,15 @@ class TaskStatus(IntEnum):
         except KeyError:
             raise ValueError(f"unknown task status {name!r}; expected one of "
                              + ", ".join(s.name for s in cls)) from None
+
+
+class HealthStatus(IntEnum):
+    """ECS `healthStatus` of a container or task; values equal the numbers of
+    `skiff.v1.HealthStatus`. Records store the name, as they store a task's status."""
+
+    UNKNOWN = 0  # being evaluated, no health check, or not known
+    HEALTHY = 1
+    UNHEALTHY = 2
 
 
 def advance(current: TaskStatus, new: TaskStatus) -> TaskStatus:

@@ -8,7 +8,7 @@ from controlplane.deployments import (ACTIVE, COMPLETED, FAILED, PRIMARY, SCHEDU
                                       Placement,
                                       ServiceSpec, TaskView, backoff_ms, failure_threshold,
                                       reconcile)
-from skiffcore.status import TaskStatus as S
+from skiffcore.status import HealthStatus, TaskStatus as S
 
 NOW = 1_000_000
 
@@ -94,7 +94,7 @@ def test_scale_in_keeps_the_spread():
 
 def test_unhealthy_task_is_replaced():
     svc = service(desired=2)
-    d = reconcile(svc, [task("a"), task("b", has_health_check=True, health="UNHEALTHY")], NOW)
+    d = reconcile(svc, [task("a"), task("b", has_health_check=True, health=HealthStatus.UNHEALTHY)], NOW)
     assert stopped(d) == ["b"] and started(d) == 1
 
 
