@@ -151,8 +151,8 @@ def start_agent(endpoint: str, state_dir: Path, log_dir: Path, name: str = "agen
 class Client:
     """The ControlPlane API with the waits tests need."""
 
-    def __init__(self, endpoint: str, cluster: str = "default"):
-        self.channel = channel_for(context_for(endpoint))
+    def __init__(self, endpoint: str, cluster: str = "default", context: Context | None = None):
+        self.channel = channel_for(context or context_for(endpoint))
         self.api = controlplane_pb2_grpc.ControlPlaneStub(self.channel)
         self.cluster = cluster
 

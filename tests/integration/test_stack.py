@@ -22,7 +22,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def stack(docker_engine, tmp_path):
+def stack(docker_engine, tmp_path, monkeypatch):
+    # `skiff up` writes the `local` client context: here, not in the user's own config.
+    monkeypatch.setenv("SKIFF_CONFIG", str(tmp_path / "client.json"))
     s = Stack(tmp_path / "state", f"127.0.0.1:{free_port()}", registry_port=free_port())
     s.up(stop_timeout=2)
     yield s
@@ -61,8 +63,16 @@ def sleeper(stack: Stack, client: Client) -> str:
     return task_id
 
 
+def test_up_leaves_the_cli_logged_in_as_the_first_admin(stack):
+    whoami = skiff(stack.endpoint, "whoami")
+    assert whoami.returncode == 0, whoami.stderr
+    assert whoami.stdout.strip() == "admin (admin)"
+    nodes = skiff(stack.endpoint, "node", "ls")
+    assert nodes.returncode == 0 and "ACTIVE" in nodes.stdout, nodes.stderr
+
+
 def test_down_stops_the_task_containers_unless_asked_to_keep_them(stack):
-    client = Client(stack.endpoint)
+    client = Client(stack.endpoint, context=stack.admin_context())
     task_id = sleeper(stack, client)
     container = f"skiff-{task_id}-main"
     try:
