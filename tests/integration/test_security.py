@@ -148,6 +148,43 @@ def test_every_method_refuses_a_caller_without_credentials(world, service, metho
     channel.close()
 
 
+@pytest.fixture(scope="module")
+def bad_certificates(world):
+    """(revoked node, node whose certificate another CA issued): channels to the machines
+    port with each."""
+    revoked = world.join("node-revoked")
+    revoked.register(name="node-revoked")
+    world.admin.DeregisterContainerInstance(pb.DeregisterContainerInstanceRequest(
+        cluster=CLUSTER, container_instance=revoked.instance_id), timeout=10)
+    other = pki.CertificateAuthority.create("other")
+    key = pki.new_key()
+    foreign = other.issue(pki.csr_for(key), revoked.instance_id, pki.AGENT,
+                          dt.timedelta(hours=1))
+
+    def channel(key, certificate):
+        return grpc.secure_channel(world.machines_address, grpc.ssl_channel_credentials(
+            world.ca_pem, pki.key_pem(key), certificate))
+
+    def refused_as_revoked():
+        code, _ = refused(lambda: revoked.api.Heartbeat(agent_pb2.HeartbeatRequest(
+            cluster=CLUSTER, instance_id=revoked.instance_id), timeout=10))
+        return code == grpc.StatusCode.UNAUTHENTICATED
+
+    wait_until(refused_as_revoked, 10, message="the revocation to reach the state view")
+    yield channel(revoked.key, revoked.certificate), channel(key, foreign)
+
+
+@pytest.mark.parametrize("service, method", list(all_methods()),
+                         ids=lambda v: getattr(v, "name", None))
+def test_every_method_refuses_a_revoked_or_foreign_certificate(bad_certificates, service,
+                                                              method):
+    revoked, foreign = bad_certificates
+    code, details = refused(lambda: call_empty(revoked, service, method))
+    assert code == grpc.StatusCode.UNAUTHENTICATED and "revoked" in details, details
+    code, _ = refused(lambda: call_empty(foreign, service, method))
+    assert code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED)
+
+
 def test_plaintext_and_a_wrong_ca_cannot_connect(world):
     plain = controlplane_pb2_grpc.ControlPlaneStub(grpc.insecure_channel(world.api_address))
     code, _ = refused(lambda: plain.ListClusters(pb.ListClustersRequest(), timeout=5))
