@@ -63,6 +63,11 @@ class Agents:
             raise InvalidParameter("instanceId", f"up to 255 letters, numbers, hyphens and "
                                                  f"underscores, got {instance_id!r}")
         instance_id = instance_id or uuid.uuid4().hex
+        taken = [r.instance_id for r in self.work.view.instances(cluster).values()
+                 if r.name == name and r.instance_id != instance_id]
+        if taken:  # a name picks out one machine: no agent may take another's
+            raise InvalidParameter("name", f"container instance {taken[0]} in cluster {cluster} "
+                                           f"is already named {name!r}")
 
         def attempt() -> ContainerInstanceRecord:
             key = Keys.instance(cluster, instance_id)

@@ -251,6 +251,9 @@ def test_a_name_in_use_cannot_be_joined_again(world):
     node.register(name="node-dup")
     code, details = refused(lambda: world.join("node-dup"))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "already named" in details
+    other = world.join("node-other")
+    code, details = refused(lambda: other.register(name="node-dup"))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "already named" in details
 
 
 def test_rotated_join_token_refuses_new_joins_and_keeps_joined_nodes(world):
