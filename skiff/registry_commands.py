@@ -189,7 +189,8 @@ def registry_user_add(username: str, auth_file: Path, rules: tuple[str, ...],
     with os.fdopen(fd, "w") as f:
         f.write(json.dumps(document, indent=2) + "\n")
     os.replace(tmp, auth_file)
-    click.echo(f"user {username} written to {auth_file} (restart the registry to apply)")
+    click.echo(f"user {username} written to {auth_file} (a registry serving it reads it again "
+               f"within a second)")
 
 
 def _read_password(from_stdin: bool) -> str:
