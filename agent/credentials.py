@@ -3,6 +3,10 @@
 The file is Docker's config.json ({"auths": {"127.0.0.1:5000": {"auth": base64("user:pass")}}}),
 so `skiff agent serve --registry-auth ~/.docker/config.json` reuses a `docker login`; ECS's
 agent takes the same shape (ECS_ENGINE_AUTH_TYPE=dockercfg).
+
+For a host the file does not name, an `issuer` is asked: the session asks the control plane,
+which hands out a short-lived pull token for images on the bundled registry (Docker's
+`registrytoken`, sent to the registry as a bearer token), so no password for it sits on the node.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Callable
 
 __all__ = ["RegistryCredentials", "registry_host"]
 
@@ -26,9 +31,18 @@ def registry_host(image: str) -> str:
 _HUB_ALIASES = ("index.docker.io/v1", "index.docker.io", "registry-1.docker.io")
 
 
+Issuer = Callable[[str], "dict[str, str] | None"]  # image -> Docker auth config, or None
+
+
 class RegistryCredentials:
-    def __init__(self, auths: dict[str, dict[str, str]] | None = None):
+    def __init__(self, auths: dict[str, dict[str, str]] | None = None,
+                 issuer: Issuer | None = None):
         self._auths = auths or {}
+        self._issuer = issuer
+
+    def with_issuer(self, issuer: Issuer) -> "RegistryCredentials":
+        """These logins, and `issuer` asked for the hosts they do not name."""
+        return RegistryCredentials(self._auths, issuer)
 
     @classmethod
     def load(cls, path: Path) -> "RegistryCredentials":
@@ -60,4 +74,7 @@ class RegistryCredentials:
 
     def for_image(self, image: str) -> dict[str, str] | None:
         """Docker's auth config for pulling `image`, or None to pull anonymously."""
-        return self._auths.get(registry_host(image))
+        static = self._auths.get(registry_host(image))
+        if static is not None or self._issuer is None:
+            return static
+        return self._issuer(image)

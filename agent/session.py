@@ -10,6 +10,7 @@ the control plane took it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -230,13 +231,32 @@ class Agent:
             self.instance_id = response.container_instance.instance_id
             self._save_instance_id()
         if self.engine is None:
+            engine_config = dataclasses.replace(
+                self.config.engine,
+                credentials=self.config.engine.credentials.with_issuer(self._issued_credentials))
             self.engine = TaskEngine(self.runtime, self.instance_id, self._queue_report,
-                                     self.config.engine)
+                                     engine_config)
             threading.Thread(target=self.engine.watch_events, name="docker-events",
                              daemon=True).start()
         log.info("registered as container instance %s in cluster %s (%d CPU units, %d MiB)",
                  self.instance_id, self.config.cluster, cpu, memory)
         self._pending_wake.set()
+
+    def _issued_credentials(self, image: str) -> dict[str, str] | None:
+        """A pull token from the control plane for an image on the bundled registry (None:
+        another registry, or no answer; the pull then goes without, and fails if it must)."""
+        stub = self._stub
+        if stub is None:
+            return None
+        try:
+            response = stub.GetRegistryCredentials(agent_pb2.GetRegistryCredentialsRequest(
+                cluster=self.config.cluster, instance_id=self.instance_id, image=image),
+                timeout=10)
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.UNIMPLEMENTED:  # an older control plane: none
+                log.warning("no registry credentials for %s: %s", image, _rpc_message(exc))
+            return None
+        return {"registrytoken": response.token} if response.token else None
 
     def _command_loop(self) -> None:
         """The command stream (log requests) for as long as this connection lasts: one that

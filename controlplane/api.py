@@ -541,6 +541,17 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         return agent_pb2.ReportTaskStatesResponse(failures=[convert.failure_pb(f) for f in failures])
 
     @_edge
+    def GetRegistryCredentials(self, request, context):
+        _acting_for(request.instance_id, "get registry credentials")
+        issued = self.agents.registry_credentials(request.cluster, request.instance_id,
+                                                  request.image)
+        if issued is None:
+            return agent_pb2.GetRegistryCredentialsResponse()
+        registry, token, expires_at_ms = issued
+        return agent_pb2.GetRegistryCredentialsResponse(registry=registry, token=token,
+                                                        expires_at_ms=expires_at_ms)
+
+    @_edge
     def RenewCertificate(self, request, context):
         principal = current_principal()
         if self.membership is None or principal.kind != "agent":

@@ -127,6 +127,7 @@ METHOD_PERMISSIONS: dict[str, Permission] = {
     _AGENT + "StreamCommands": Permission.AGENT,
     _AGENT + "PushLogs": Permission.AGENT,
     _AGENT + "RenewCertificate": Permission.AGENT,
+    _AGENT + "GetRegistryCredentials": Permission.AGENT,
 }
 
 

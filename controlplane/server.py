@@ -19,6 +19,7 @@ from controlplane.authn import AuthInterceptor, Authenticator
 from controlplane.controller import ServiceController
 from controlplane.leader import Election
 from controlplane.logs import LogRelay
+from controlplane.registry_access import RegistryAccess
 from controlplane.resources import ControlPlane
 from controlplane.secretbox import SecretBox
 from controlplane.store import EtcdStore, EtcdTls, Store
@@ -78,9 +79,11 @@ class ControlPlaneServer:
     def __init__(self, store: Store, listen: str = "127.0.0.1:7070", max_workers: int = 1024,
                  session_timeout: float = 15.0, lost_after: float = 30.0,
                  stopped_retention: float = 3600.0, max_backoff: float = 900.0,
-                 advertise: str | None = None, security: Security | None = None):
+                 advertise: str | None = None, security: Security | None = None,
+                 registry: RegistryAccess | None = None):
         self.store = store
         self.security = security
+        self.registry = registry  # the bundled registry's auth file, kept in sync with users
         self.listen = listen
         box = SecretBox(security.secrets_key) if security else None
         # Each agent's assignment stream holds a worker thread for its lifetime, so the pool
@@ -166,6 +169,8 @@ class ControlPlaneServer:
         self.control_plane.start()
         if self.security:
             self._bootstrap(self.security)
+        if self.registry is not None:
+            self._follow_users(self.registry)
         for server in self._servers:
             server.start()
         self.election.start()
@@ -189,6 +194,22 @@ class ControlPlaneServer:
             write_private(security.bootstrap_file, bootstrap_document(
                 "admin", token, trust.ca().cert_pem, self.advertise))
             log.info("made the first admin user; its token is in %s", security.bootstrap_file)
+
+    def _follow_users(self, registry: RegistryAccess) -> None:
+        """Write the users to the registry's auth file now and after every change, and mint
+        pull tokens for agents."""
+        view = self.control_plane.view
+
+        def sync() -> None:
+            try:
+                if registry.sync(view.users().values()):
+                    log.info("registry users written to %s", registry.auth_file)
+            except (OSError, ValueError) as exc:
+                log.error("registry users not written: %s", exc)
+
+        sync()
+        view.on_change(sync)
+        self.control_plane.agents.registry = registry
 
     def wait(self) -> None:
         self._server.wait_for_termination()
@@ -246,7 +267,7 @@ def serve(etcd: str, listen: str, advertise: str | None = None,
           security: Security | None = None, etcd_tls: EtcdTls | None = None,
           **settings: Any) -> None:
     """Serve in the foreground until interrupted (`skiff controlplane serve`); `settings` are
-    ControlPlaneServer's timing keywords."""
+    ControlPlaneServer's other keywords (timings, `registry`)."""
     store = EtcdStore.connect(etcd, tls=etcd_tls)
     server = ControlPlaneServer(store, listen, advertise=advertise, security=security,
                                 **settings).start()

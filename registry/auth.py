@@ -20,10 +20,14 @@ The auth file is JSON::
     }
 
 `password_hash` comes from `hash_password` (`skiff registry hash-password`): scrypt, or
-pbkdf2_sha256 written as `pbkdf2_sha256$<iterations>$<salt>$<hash>` (base64). A long random
-password works as an API token. Patterns are shell-style (`fnmatch`), `*` also matches `/`.
-Actions are pull, push, delete, or `*` for all three. A repository created with `--public` is
-pullable anonymously as well.
+pbkdf2_sha256 written as `pbkdf2_sha256$<iterations>$<salt>$<hash>` (base64), or
+`sha256$<hex>`: an unsalted, fast hash, acceptable only for long random tokens (nobody can guess
+their way through 256 random bits, so the slow hashes buy nothing there): it is how a Skiff
+control plane writes its users' API tokens into the file (it stores nothing but their sha256).
+A hash of another shape (e.g. `!`) matches no password: that user can only hold tokens someone
+with the `token_secret` signed. Entries may carry other keys; they are ignored. Patterns are
+shell-style (`fnmatch`), `*` also matches `/`. Actions are pull, push, delete, or `*` for all
+three. A repository created with `--public` is pullable anonymously as well.
 
 Two ways in, both on every route:
 
@@ -35,6 +39,16 @@ Two ways in, both on every route:
   rights, which it then sends as `Authorization: Bearer <token>`.
 
 Wrong credentials are UNAUTHORIZED (401); a known user without the right is DENIED (403).
+
+The file is read again when it changes (looked at, at most once a second, when requests come
+in), so users written by another process take effect without a restart; an unreadable or
+invalid new version is logged and the previous one kept. A token records a fingerprint of its
+user's password hash (`pwh`), so a changed password also ends the tokens issued for the old one.
+
+Tokens are `base64url(payload) "." base64url(HMAC-SHA256(token_secret, base64url(payload)))`
+(no padding), the payload JSON `{"sub", "aud" (the service), "iat", "exp", "access":
+[{"type": "repository", "name", "actions"}], "pwh" (optional)}`. Whoever holds `token_secret` may
+mint them (a control plane minting pull tokens for its agents does): the format is a contract.
 """
 
 from __future__ import annotations
@@ -45,6 +59,7 @@ import fnmatch
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import threading
@@ -56,10 +71,13 @@ from typing import Any, Callable
 from registry.errors import RegistryError
 
 __all__ = ["ACTIONS", "AuthConfig", "Authorizer", "Identity", "User", "hash_password",
-           "verify_password"]
+           "password_fingerprint", "verify_password"]
+
+log = logging.getLogger("skiff.registry")
 
 ACTIONS = ("pull", "push", "delete")
 _CACHE_SECONDS = 300.0
+_RELOAD_CHECK_SECONDS = 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,6 +104,9 @@ def verify_password(password: str, encoded: str) -> bool:
             salt, expected = base64.b64decode(fields[3]), base64.b64decode(fields[4])
             actual = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p,
                                     dklen=len(expected), maxmem=256 * 1024 * 1024)
+        elif scheme == "sha256" and len(fields) == 1:
+            expected = bytes.fromhex(fields[0])
+            actual = hashlib.sha256(password.encode()).digest()
         elif scheme == "pbkdf2_sha256" and len(fields) == 3:
             iterations = int(fields[0])
             salt, expected = base64.b64decode(fields[1]), base64.b64decode(fields[2])
@@ -98,8 +119,30 @@ def verify_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+def password_fingerprint(password_hash: str) -> str:
+    """What a token records of its user's password hash: a changed password ends the token."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
 # ---------------------------------------------------------------------------------------------
 # The auth file
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when the file is rewritten (in place or by a rename over it)."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
+
+
+def _keys(path: Path) -> set[str]:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return set()
+    return set(document) if isinstance(document, dict) else set()
 
 
 @dataclass(frozen=True)
@@ -209,21 +252,62 @@ class Authorizer:
 
     `is_public(name)` says whether a repository was created public (storage knows).
     Verified Basic credentials and tokens are cached for a few minutes, so the password hash
-    (tens of milliseconds, on purpose) is computed once per client, not once per request.
+    (tens of milliseconds, on purpose) is computed once per client, not once per request; the
+    cache is emptied whenever the auth file changes. With `source` (the auth file `config` was
+    read from) the file is read again when it changes.
     """
 
     def __init__(self, config: AuthConfig, is_public: Callable[[str], bool] = lambda _: False,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, source: str | Path | None = None) -> None:
         self.config = config
         self._is_public = is_public
         self._clock = clock  # wall time: tokens carry absolute expiry times
         self._lock = threading.Lock()
         self._verified: dict[str, tuple[Identity, float]] = {}
+        self._source = Path(source) if source is not None else None
+        self._source_stamp = _stamp(self._source) if self._source is not None else None
+        self._next_check = time.monotonic() + _RELOAD_CHECK_SECONDS
+
+    @classmethod
+    def from_file(cls, path: str | Path,
+                  is_public: Callable[[str], bool] = lambda _: False) -> "Authorizer":
+        """An authorizer following the auth file at `path` (ValueError when it is invalid now)."""
+        return cls(AuthConfig.load(path), is_public, source=path)
+
+    def reload_if_changed(self, force: bool = False) -> bool:
+        """Read the auth file again when it changed since it was last read (looked at, unless
+        `force`, at most once a second). Returns whether a new version was taken."""
+        if self._source is None:
+            return False
+        now = time.monotonic()
+        if not force and now < self._next_check:
+            return False
+        self._next_check = now + _RELOAD_CHECK_SECONDS
+        stamp = _stamp(self._source)
+        if stamp == self._source_stamp:
+            return False
+        self._source_stamp = stamp
+        try:
+            config = AuthConfig.load(self._source)
+        except ValueError as exc:
+            log.error("auth file changed but cannot be used; keeping the previous one: %s", exc)
+            return False
+        if config.token_secret != self.config.token_secret and "token_secret" not in _keys(
+                self._source):
+            # No secret in the file: keep this process's random one, so its tokens stay valid.
+            config = AuthConfig(config.users, config.public, config.service,
+                                self.config.token_secret, config.token_ttl, config.challenge)
+        with self._lock:
+            self.config = config
+            self._verified.clear()
+        log.info("auth file %s read again (%d users)", self._source, len(config.users))
+        return True
 
     # -- authentication
 
     def authenticate(self, authorization: str | None) -> Identity:
         """The identity behind an Authorization header; UNAUTHORIZED when it is wrong."""
+        self.reload_if_changed()
         if not authorization:
             return ANONYMOUS
         now = time.monotonic()
@@ -315,10 +399,13 @@ class Authorizer:
                 if granted:
                     access.setdefault(name, set()).update(granted)
         now = int(self._clock())
-        payload = {"sub": user or "", "aud": self.config.service, "iat": now,
-                   "exp": now + self.config.token_ttl,
-                   "access": [{"type": "repository", "name": name, "actions": sorted(actions)}
-                              for name, actions in sorted(access.items())]}
+        payload: dict[str, Any] = {
+            "sub": user or "", "aud": self.config.service, "iat": now,
+            "exp": now + self.config.token_ttl,
+            "access": [{"type": "repository", "name": name, "actions": sorted(actions)}
+                       for name, actions in sorted(access.items())]}
+        if user is not None and user in self.config.users:
+            payload["pwh"] = password_fingerprint(self.config.users[user].password_hash)
         body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
         body = body.rstrip(b"=")
         signature = hmac.new(self.config.token_secret, body, hashlib.sha256).digest()
@@ -347,6 +434,9 @@ class Authorizer:
         user = payload.get("sub") or None
         if user is not None and user not in self.config.users:
             raise RegistryError("UNAUTHORIZED", "token of an unknown user")
+        if user is not None and "pwh" in payload and payload["pwh"] != password_fingerprint(
+                self.config.users[user].password_hash):
+            raise RegistryError("UNAUTHORIZED", "token issued for a password since changed")
         return Identity(user, "bearer", granted), expires
 
     def challenge(self, realm: str, scope: str | None) -> str:

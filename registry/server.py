@@ -12,7 +12,7 @@ import ssl
 import threading
 from pathlib import Path
 
-from registry.auth import AuthConfig, Authorizer
+from registry.auth import Authorizer
 from registry.errors import RegistryError
 from registry.http import API_VERSION, RegistryApp
 from registry.lifecycle import apply_lifecycle
@@ -31,7 +31,8 @@ class RegistryServer:
 
     `port=0` picks a free port; read the real one from `.port` after `start()`. Without
     `auth_file` the registry is open to anyone who can reach the port (and logs so); with one,
-    the rules of `registry.auth` apply. `tls_cert`/`tls_key` (PEM files) serve HTTPS.
+    the rules of `registry.auth` apply, and a change to the file applies without a restart.
+    `tls_cert`/`tls_key` (PEM files) serve HTTPS.
     """
 
     def __init__(self, data_dir: str | Path, host: str = "127.0.0.1", port: int = 5000, *,
@@ -46,7 +47,7 @@ class RegistryServer:
         self.auth_file = Path(auth_file) if auth_file else None
         self.authorizer: Authorizer | None = None
         if self.auth_file is not None:
-            self.authorizer = Authorizer(AuthConfig.load(self.auth_file), self._is_public)
+            self.authorizer = Authorizer.from_file(self.auth_file, self._is_public)
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("TLS needs both a certificate and a key file")
         self.ssl_context: ssl.SSLContext | None = None

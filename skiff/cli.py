@@ -384,19 +384,35 @@ def host_port(value: str | None) -> str | None:
               help="Client certificate for etcd (with --etcd-key).")
 @click.option("--etcd-key", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Key of the etcd client certificate.")
+@click.option("--registry", "registry_address", default=None,
+              callback=lambda ctx, param, value: host_port(value),
+              help="host:port of the bundled registry, as images name it: agents get "
+                   "short-lived pull tokens for its images (needs --registry-auth-file).")
+@click.option("--registry-auth-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="That registry's auth file: the control plane writes the cluster's users "
+                   "into it (and a token_secret when it has none) and signs agents' pull tokens "
+                   "with its token_secret. On another machine than the registry, give it a copy "
+                   "with the same token_secret and ship the users back (see README).")
 def controlplane_serve(etcd: str, listen: str, advertise: str | None, session_timeout: float,
                        lost_after: float, stopped_retention: float, max_backoff: float,
                        state_dir: Path | None, machines_listen: str | None,
                        machines_advertise: str | None, agent_cert_hours: float,
                        insecure: bool, etcd_cacert: str | None, etcd_cert: str | None,
-                       etcd_key: str | None) -> None:
+                       etcd_key: str | None, registry_address: str | None,
+                       registry_auth_file: Path | None) -> None:
     """Serve the control-plane and agent APIs over TLS (state in etcd)."""
     import datetime as dt
 
+    from controlplane.registry_access import RegistryAccess
     from controlplane.secretbox import load_or_create_key
     from controlplane.server import Security, serve
     from controlplane.store import EtcdTls
 
+    if (registry_address is None) != (registry_auth_file is None):
+        fail("--registry and --registry-auth-file go together")
+    registry = (RegistryAccess(registry_auth_file, registry_address)
+                if registry_address and registry_auth_file else None)
     security = None
     if not insecure:
         state_dir = state_dir or default_state_dir() / "controlplane"
@@ -414,7 +430,7 @@ def controlplane_serve(etcd: str, listen: str, advertise: str | None, session_ti
     try:
         serve(etcd, listen, advertise, security, etcd_tls, session_timeout=session_timeout,
               lost_after=lost_after, stopped_retention=stopped_retention,
-              max_backoff=max_backoff)
+              max_backoff=max_backoff, registry=registry)
     except ValueError as exc:
         fail(str(exc))
 
@@ -544,6 +560,12 @@ def up(api: Api, state_dir: Path | None, detach: bool, stop_timeout: float, agen
         click.echo(f"started what was missing: {', '.join(result.started)}")
     click.echo(f"skiff is up: control plane {stack.endpoint}, registry {stack.registry_address}, "
                f"state in {stack.state_dir}")
+    if result.docker_login:
+        click.echo(f"warning: Docker is not logged in to the registry ({result.docker_login}); "
+                   f"`docker login {stack.registry_address}` with a Skiff user name and token",
+                   err=True)
+    else:
+        click.echo(f"docker is logged in to {stack.registry_address} as the first admin")
     if detach:
         return
     click.echo("press Ctrl-C to stop")

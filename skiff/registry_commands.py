@@ -11,7 +11,7 @@ Where each command acts, and why:
   ECR: they work from any machine, with the same credentials as `docker login`, and the server
   checks who may create, list or delete what. They take `--registry` ($SKIFF_REGISTRY, default
   http://127.0.0.1:5000) and `--username`/`--password` ($SKIFF_REGISTRY_USERNAME,
-  $SKIFF_REGISTRY_PASSWORD).
+  $SKIFF_REGISTRY_PASSWORD); without them, the current context's Skiff user name and token.
 """
 
 from __future__ import annotations
@@ -189,7 +189,8 @@ def registry_user_add(username: str, auth_file: Path, rules: tuple[str, ...],
     with os.fdopen(fd, "w") as f:
         f.write(json.dumps(document, indent=2) + "\n")
     os.replace(tmp, auth_file)
-    click.echo(f"user {username} written to {auth_file} (restart the registry to apply)")
+    click.echo(f"user {username} written to {auth_file} (a registry serving it reads it again "
+               f"within a second)")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -228,6 +229,17 @@ def _client(kwargs: dict[str, Any]) -> AdminClient:
     url = kwargs.pop("registry_url")
     username, password = kwargs.pop("username"), kwargs.pop("password")
     ca_cert, insecure = kwargs.pop("ca_cert"), kwargs.pop("insecure")
+    if username is None:
+        # The registry knows the cluster's users: by default, the current context's user and
+        # token (what `skiff login` or `skiff up` saved).
+        from skiffcore.contexts import ClientConfig, ContextError
+
+        try:
+            context = ClientConfig.load().resolve(None)
+        except (ContextError, OSError, ValueError):
+            context = None
+        if context is not None and context.user and context.token:
+            username, password = context.user, context.token
     if username is not None and password is None:
         password = getpass.getpass(f"Password for {username}: ")
     return AdminClient(url, username, password, ca_file=ca_cert, insecure=insecure)

@@ -6,6 +6,8 @@ Each component runs as its own process, as it would on separate machines:
     <state-dir>/controlplane/ secrets.key (seals the CA key in etcd), bootstrap.json (the first
                               admin's token and the CA), join-token (for the local agents)
     <state-dir>/registry/     registry blobs     (127.0.0.1:5000)
+    <state-dir>/registry-auth.json  the registry's users (the control plane writes the
+                              cluster's users there) and the secret its tokens are signed with
     <state-dir>/agent/        the agent's identity (agent-2/, ... with `--agents N`)
     <state-dir>/logs/*.log    one log per component, and supervisor.log
     <state-dir>/stack.json    settings, and the pid and start time of the supervisor and of each
@@ -19,6 +21,11 @@ component has stayed up a minute), saying so in its log and in the component's. 
 partly running stack starts what is missing (a new supervisor adopts the components still
 running). `Stack.down` stops the supervisor, which stops the components (agents first, etcd
 last), then the containers of the stack's tasks unless asked to keep them.
+
+The registry runs with authentication: it knows the control plane's users (name and API token;
+pull for viewers, push for operators and admins), and agents pull with tokens the control plane
+issues them. Once the stack serves, `up` logs the local Docker client in to the registry as the
+first admin (`docker login --password-stdin`), so `docker push 127.0.0.1:5000/...` just works.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import secrets
 import shlex
 import signal
 import socket
@@ -33,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -61,6 +70,7 @@ class Up:
 
     started: list[str]
     resumed: bool
+    docker_login: str = ""  # why the Docker client could not be logged in ("" when it was)
 
 
 @dataclass
@@ -78,9 +88,10 @@ def agent_names(agents: int) -> list[str]:
 
 class Stack:
     def __init__(self, state_dir: Path, endpoint: str, registry_port: int = REGISTRY_PORT,
-                 client_config: Path | None = None):
+                 client_config: Path | None = None, docker_config: Path | None = None):
         self.state_dir = Path(state_dir).absolute()
         self.client_config = client_config  # None: $SKIFF_CONFIG or ~/.skiff/config.json
+        self.docker_config = docker_config  # None: Docker's own ($DOCKER_CONFIG or ~/.docker)
         self.endpoint = endpoint
         self.registry_port = registry_port
         self.registry_address = f"{REGISTRY_HOST}:{registry_port}"
@@ -184,7 +195,8 @@ class Stack:
         except (TimeoutError, RuntimeError, OSError) as exc:
             self.down(keep_tasks=True)  # a failed start takes no task down with it
             raise StackError(f"{exc}; see the logs in {self.state_dir / 'logs'}") from exc
-        return Up(missing + ([] if supervisor or not partial else ["supervisor"]), partial)
+        return Up(missing + ([] if supervisor or not partial else ["supervisor"]), partial,
+                  docker_login=self._docker_login())
 
     def _adopt_settings(self, settings: dict) -> None:
         self.endpoint = settings["endpoint"]
@@ -267,6 +279,34 @@ class Stack:
         config = ClientConfig.load(self.client_config)
         config.put("local", context, make_current=config.current in ("", "local"))
         config.save()
+
+    @property
+    def registry_auth_file(self) -> Path:
+        return self.state_dir / "registry-auth.json"
+
+    def _docker_login(self, timeout: float = 10.0) -> str:
+        """Log the local Docker client in to the registry as the first admin, the way a user
+        would (`docker login --password-stdin`, so a credential helper is honoured). Returns
+        why it failed, or "". Retried for a while: the registry takes up the users the control
+        plane wrote within a second."""
+        context = self.admin_context()
+        if context is None or not context.token:
+            return "the control plane has not made its first admin yet"
+        config = ["--config", str(self.docker_config)] if self.docker_config else []
+        command = ["docker", *config, "login", "--username", context.user or "admin",
+                   "--password-stdin", self.registry_address]
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                result = subprocess.run(command, input=context.token, capture_output=True,
+                                        text=True, timeout=30)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return f"docker login: {exc}"
+            if result.returncode == 0:
+                return ""
+            if time.monotonic() > deadline:
+                return f"docker login: {result.stderr.strip() or result.stdout.strip()}"
+            time.sleep(0.5)
 
     def _record_instances(self) -> None:
         """Remember which container instances are this stack's, so `down` can find their task
@@ -379,13 +419,17 @@ class Supervisor:
             return self.etcd.command()
         skiff = [sys.executable, "-m", "skiff.cli", "--endpoint", s["endpoint"]]
         if name == "registry":
+            ensure_registry_auth_file(self.stack.registry_auth_file)
             return [*skiff, "registry", "serve", "--host", REGISTRY_HOST, "--port",
-                    str(s["registry_port"]), "--data", str(state / "registry")]
+                    str(s["registry_port"]), "--data", str(state / "registry"),
+                    "--auth-file", str(self.stack.registry_auth_file)]
         if name == "controlplane":
             return [*skiff, "controlplane", "serve", "--listen", s["endpoint"],
                     "--machines-listen", f"127.0.0.1:{s['machines_port']}",
                     "--state-dir", str(state / "controlplane"),
-                    "--etcd", f"127.0.0.1:{s['etcd_client_port']}"]
+                    "--etcd", f"127.0.0.1:{s['etcd_client_port']}",
+                    "--registry", f"{REGISTRY_HOST}:{s['registry_port']}",
+                    "--registry-auth-file", str(self.stack.registry_auth_file)]
         n = self.names.index(name) - len(COMPONENTS) + 1
         many = len(self.names) - len(COMPONENTS) > 1
         # Local agents join with the token the control plane keeps in its state dir.
@@ -559,9 +603,25 @@ def _task_containers(instances: list[str], stop_timeout: float | None) -> tuple[
         runtime.close()
 
 
+def ensure_registry_auth_file(path: Path) -> None:
+    """An auth file for the registry to start with: no users yet (the control plane writes
+    them), a secret to sign tokens with. Readable by its owner only; kept when it exists."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps({"users": {}, "token_secret": secrets.token_urlsafe(32)}) + "\n")
+    os.replace(tmp, path)
+
+
 def _registry_ready(address: str) -> bool:
-    with urllib.request.urlopen(f"http://{address}/v2/", timeout=2) as response:
-        return response.status == 200
+    try:
+        with urllib.request.urlopen(f"http://{address}/v2/", timeout=2) as response:
+            return response.status == 200
+    except urllib.error.HTTPError as exc:
+        return exc.code == 401  # up, and asking for credentials
 
 
 def _alive(pid: int) -> bool:

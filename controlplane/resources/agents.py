@@ -13,8 +13,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from controlplane.errors import InvalidParameter, NotFound
+from controlplane.errors import InvalidParameter, NotFound, PermissionDenied
 from controlplane.model import ContainerInstanceRecord, Keys, TaskRecord
+from controlplane.registry_access import RegistryAccess
 from controlplane.resources.clusters import Clusters, cluster_name
 from controlplane.resources.instances import INSTANCE_ID, Instances, builtin_attribute
 from controlplane.resources.taskdefs import TaskDefinitions
@@ -52,6 +53,29 @@ class Agents:
         self.instances = instances
         self.tasks = tasks
         self.sessions = sessions
+        self.registry: RegistryAccess | None = None  # the bundled registry, when it has auth
+
+    def registry_credentials(self, cluster: str, instance_id: str, image: str
+                             ) -> tuple[str, str, int] | None:
+        """(registry, pull token, expiry ms) for `image` on the bundled registry, or None when
+        the image lives elsewhere (or the registry is open). An agent gets tokens only for the
+        images of tasks placed on its instance."""
+        if self.registry is None:
+            return None
+        cluster = self.clusters.cluster(cluster).name
+        if not any(container.image == image
+                   for task in self.work.view.instance_tasks(cluster, instance_id)
+                   for container in task.containers):
+            raise PermissionDenied(f"no task on instance {instance_id} runs image {image}")
+        try:
+            minted = self.registry.pull_token(image)
+        except ValueError as exc:  # the auth file unreadable: the operator must fix it
+            log.error("no registry token for instance %s: %s", instance_id, exc)
+            raise NotFound(f"the control plane cannot sign registry tokens now: {exc}") from None
+        if minted is None:
+            return None
+        token, expires_ms = minted
+        return self.registry.address, token, expires_ms
 
     def register_instance(self, cluster: str, instance_id: str, name: str, cpu: int, memory: int,
                           attributes: dict[str, str], agent_version: str) -> ContainerInstanceRecord:

@@ -252,3 +252,23 @@ class ReportTaskStatesResponse(_message.Message):
     FAILURES_FIELD_NUMBER: _ClassVar[int]
     failures: _containers.RepeatedCompositeFieldContainer[_types_pb2.Failure]
     def __init__(self, failures: _Optional[_Iterable[_Union[_types_pb2.Failure, _Mapping]]] = ...) -> None: ...
+
+class GetRegistryCredentialsRequest(_message.Message):
+    __slots__ = ("cluster", "instance_id", "image")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    instance_id: str
+    image: str
+    def __init__(self, cluster: _Optional[str] = ..., instance_id: _Optional[str] = ..., image: _Optional[str] = ...) -> None: ...
+
+class GetRegistryCredentialsResponse(_message.Message):
+    __slots__ = ("registry", "token", "expires_at_ms")
+    REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    registry: str
+    token: str
+    expires_at_ms: int
+    def __init__(self, registry: _Optional[str] = ..., token: _Optional[str] = ..., expires_at_ms: _Optional[int] = ...) -> None: ...

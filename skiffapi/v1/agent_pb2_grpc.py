@@ -69,6 +69,11 @@ class AgentServiceStub:
                 request_serializer=skiffapi_dot_v1_dot_agent__pb2.RenewCertificateRequest.SerializeToString,
                 response_deserializer=skiffapi_dot_v1_dot_agent__pb2.RenewCertificateResponse.FromString,
                 _registered_method=True)
+        self.GetRegistryCredentials = channel.unary_unary(
+                '/skiff.v1.AgentService/GetRegistryCredentials',
+                request_serializer=skiffapi_dot_v1_dot_agent__pb2.GetRegistryCredentialsRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_agent__pb2.GetRegistryCredentialsResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -124,6 +129,13 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRegistryCredentials(self, request, context):
+        """A short-lived pull token for the bundled registry, for an image of one of the caller's tasks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -161,6 +173,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.RenewCertificate,
                     request_deserializer=skiffapi_dot_v1_dot_agent__pb2.RenewCertificateRequest.FromString,
                     response_serializer=skiffapi_dot_v1_dot_agent__pb2.RenewCertificateResponse.SerializeToString,
+            ),
+            'GetRegistryCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRegistryCredentials,
+                    request_deserializer=skiffapi_dot_v1_dot_agent__pb2.GetRegistryCredentialsRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_agent__pb2.GetRegistryCredentialsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -352,6 +369,33 @@ class AgentService:
             '/skiff.v1.AgentService/RenewCertificate',
             skiffapi_dot_v1_dot_agent__pb2.RenewCertificateRequest.SerializeToString,
             skiffapi_dot_v1_dot_agent__pb2.RenewCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRegistryCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.AgentService/GetRegistryCredentials',
+            skiffapi_dot_v1_dot_agent__pb2.GetRegistryCredentialsRequest.SerializeToString,
+            skiffapi_dot_v1_dot_agent__pb2.GetRegistryCredentialsResponse.FromString,
             options,
             channel_credentials,
             insecure,

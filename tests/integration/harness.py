@@ -99,16 +99,51 @@ def start_registry(data: Path, log_dir: Path, *extra: str) -> tuple[Component, s
     return registry, f"127.0.0.1:{port}"
 
 
+def start_identity_registry(data: Path, log_dir: Path) -> tuple[Component, str, Path]:
+    """A registry with authentication, whose users a control plane started with
+    `registry_args(address, auth_file)` keeps: (component, address, auth file)."""
+    from skiffharness.stack import ensure_registry_auth_file
+
+    auth_file = data.parent / f"{data.name}-auth.json"
+    ensure_registry_auth_file(auth_file)
+    registry, address = start_registry(data, log_dir, "--auth-file", str(auth_file))
+    return registry, address, auth_file
+
+
+def registry_args(address: str, auth_file: Path) -> tuple[str, ...]:
+    return ("--registry", address, "--registry-auth-file", str(auth_file))
+
+
+def docker_login(docker_config: Path, address: str, user: str, token: str,
+                 timeout: float = 10) -> subprocess.CompletedProcess:
+    """`docker --config DIR login` (never the user's own config); retried while the registry
+    has not yet read the users the control plane wrote (it looks once a second)."""
+    def attempt() -> subprocess.CompletedProcess | None:
+        result = subprocess.run(["docker", "--config", str(docker_config), "login", address,
+                                 "-u", user, "--password-stdin"], input=token, text=True,
+                                capture_output=True)
+        return result if result.returncode == 0 else None
+
+    try:
+        return wait_until(attempt, timeout, interval=0.5, message=f"docker login as {user}")
+    except TimeoutError:
+        return subprocess.run(["docker", "--config", str(docker_config), "login", address, "-u",
+                               user, "--password-stdin"], input=token, text=True,
+                              capture_output=True)
+
+
 def start_controlplane(etcd: str, log_dir: Path, port: int | None = None,
-                       name: str = "controlplane") -> tuple[Component, str]:
-    """A TLS control plane: API on `port`, machines (agents, peers) on `port` + 1."""
+                       name: str = "controlplane",
+                       extra: tuple[str, ...] = ()) -> tuple[Component, str]:
+    """A TLS control plane: API on `port`, machines (agents, peers) on `port` + 1; `extra` are
+    more `controlplane serve` options."""
     port = port or free_port_pair()
     endpoint = f"127.0.0.1:{port}"
     state = controlplane_state(etcd)
     # Short timeouts so that tests about lost agents finish quickly.
     cp = Component(name, ["controlplane", "serve", "--etcd", etcd, "--listen", endpoint,
                           "--machines-listen", f"127.0.0.1:{port + 1}", "--state-dir", str(state),
-                          "--session-timeout", "3", "--lost-after", "3"],
+                          "--session-timeout", "3", "--lost-after", "3", *extra],
                    log_dir).start()
     wait_until(lambda: port_open("127.0.0.1", port) and port_open("127.0.0.1", port + 1), 30,
                message="control plane")

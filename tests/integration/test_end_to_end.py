@@ -143,7 +143,8 @@ def test_controlplane_restart_loses_nothing(stack):
 
     stack.controlplane.kill()  # SIGKILL: no chance to save anything
     port = int(stack.endpoint.rsplit(":", 1)[1])
-    stack.controlplane, _ = start_controlplane(stack.etcd, stack.controlplane.log_path.parent, port)
+    stack.controlplane, _ = start_controlplane(stack.etcd, stack.controlplane.log_path.parent, port,
+                                               extra=stack.controlplane_args)
 
     fresh = Client(stack.endpoint, client.cluster)
     try:

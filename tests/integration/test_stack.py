@@ -23,10 +23,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def stack(docker_engine, tmp_path, monkeypatch):
-    # `skiff up` writes the `local` client context: here, not in the user's own config.
+    # `skiff up` writes the `local` client context and logs Docker in: here, not in the user's
+    # own configs.
     monkeypatch.setenv("SKIFF_CONFIG", str(tmp_path / "client.json"))
-    s = Stack(tmp_path / "state", f"127.0.0.1:{free_port()}", registry_port=free_port())
-    s.up(stop_timeout=2)
+    s = Stack(tmp_path / "state", f"127.0.0.1:{free_port()}", registry_port=free_port(),
+              docker_config=tmp_path / "docker")
+    assert s.up(stop_timeout=2).docker_login == ""
     yield s
     s.down()
 
@@ -52,7 +54,7 @@ def sleeper(stack: Stack, client: Client) -> str:
     """A task that runs until stopped, from an image in the stack's registry; its task id."""
     image = f"{stack.registry_address}/stack-test/busybox:1"
     build_busybox_image(image)
-    docker_cli("push", image)
+    docker_cli("--config", str(stack.docker_config), "push", image)  # `up` logged Docker in
     td = client.register(json.dumps({"family": "stack-sleeper", "containerDefinitions": [{
         "name": "main", "image": image, "memory": 32, "command": ["sleep", "3600"],
         "stopTimeout": 2}]}))

@@ -81,14 +81,16 @@ def bearer(token: str) -> dict[str, str]:
     hash_password("s3cret"),
     "pbkdf2_sha256$1000$" + base64.b64encode(b"salt").decode() + "$" + base64.b64encode(
         __import__("hashlib").pbkdf2_hmac("sha256", b"s3cret", b"salt", 1000)).decode(),
-], ids=["scrypt", "pbkdf2"])
+    "sha256$" + __import__("hashlib").sha256(b"s3cret").hexdigest(),
+], ids=["scrypt", "pbkdf2", "sha256-of-a-token"])
 def test_password_hashes_verify(encoded: str) -> None:
     assert verify_password("s3cret", encoded)
     assert not verify_password("wrong", encoded)
 
 
-@pytest.mark.parametrize("encoded", ["", "plain", "scrypt$x$8$1$a$b", "md5$abc"],
-                         ids=["empty", "plain", "bad-number", "unknown-scheme"])
+@pytest.mark.parametrize("encoded", ["", "plain", "scrypt$x$8$1$a$b", "md5$abc", "!", "sha256$zz"],
+                         ids=["empty", "plain", "bad-number", "unknown-scheme", "disabled",
+                              "sha256-not-hex"])
 def test_malformed_hashes_never_verify(encoded: str) -> None:
     assert not verify_password("anything", encoded)
 
@@ -345,3 +347,67 @@ def test_the_log_says_whether_the_registry_is_open(tmp_path: Path,
     assert "anyone who can reach this port can push and pull" in open_lines[0].getMessage()
     assert any("auth from" in r.getMessage() and "3 users" in r.getMessage()
                for r in caplog.records)
+
+
+# ---------------------------------------------------------------------------------------------
+# The auth file changing under a running registry (another process keeps its users)
+
+
+def rewrite(path: Path, document: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(document))
+    tmp.replace(path)
+
+
+def test_a_changed_auth_file_applies_without_a_restart(tmp_path: Path) -> None:
+    path = write_auth_file(tmp_path / "auth.json")
+    authorizer = Authorizer.from_file(path)
+    issued = authorizer.issue_token("bob", ["repository:team/app:pull"])["token"]
+    assert authorizer.authenticate(basic("bob")["Authorization"]).user == "bob"  # now cached
+    document = json.loads(path.read_text())
+    document["users"]["bob"]["password_hash"] = hash_password("bob-rotated")
+    document["users"]["carol"] = {"password_hash": hash_password("carol-secret"),
+                                  "repositories": {"*": ["pull"]}}
+    rewrite(path, document)
+    assert authorizer.reload_if_changed(force=True)
+    for old in (basic("bob"), {"Authorization": f"Bearer {issued}"}):
+        with pytest.raises(RegistryError) as err:
+            authorizer.authenticate(old["Authorization"])
+        assert err.value.code == "UNAUTHORIZED"
+    assert authorizer.authenticate(basic("bob", "bob-rotated")["Authorization"]).user == "bob"
+    assert authorizer.authenticate(basic("carol", "carol-secret")["Authorization"]).user == "carol"
+    assert not authorizer.reload_if_changed(force=True)  # unchanged: nothing read
+
+
+def test_an_invalid_new_auth_file_keeps_the_previous_one(tmp_path: Path) -> None:
+    path = write_auth_file(tmp_path / "auth.json")
+    authorizer = Authorizer.from_file(path)
+    path.write_text("{not json")
+    assert not authorizer.reload_if_changed(force=True)
+    assert authorizer.authenticate(basic("alice")["Authorization"]).user == "alice"
+
+
+def test_tokens_signed_with_the_secret_elsewhere_are_accepted(tmp_path: Path) -> None:
+    """Whoever holds token_secret mints tokens in the documented format (a control plane does
+    for its agents, for a user whose hash matches no password)."""
+    import hashlib
+    import hmac
+    import time
+
+    path = write_auth_file(tmp_path / "auth.json")
+    document = json.loads(path.read_text())
+    document["users"]["@agents"] = {"password_hash": "!", "repositories": {"*": ["pull"]}}
+    rewrite(path, document)
+    authorizer = Authorizer.from_file(path)
+    payload = {"sub": "@agents", "aud": "skiff-registry", "iat": int(time.time()),
+               "exp": int(time.time()) + 60,
+               "access": [{"type": "repository", "name": "team/app", "actions": ["pull"]}]}
+    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=")
+    signature = hmac.new(b"a-test-secret-of-some-length", body, hashlib.sha256).digest()
+    token = (body + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
+    identity = authorizer.authenticate(f"Bearer {token}")
+    assert authorizer.allowed(identity, "team/app", "pull")
+    assert not authorizer.allowed(identity, "team/other", "pull")
+    assert not authorizer.allowed(identity, "team/app", "push")
+    with pytest.raises(RegistryError):
+        authorizer.check_password("@agents", "!")
