@@ -41,6 +41,11 @@ def context_for(endpoint: str) -> Context:
     return ClientConfig.load(path).resolve(endpoint) if path else Context(endpoint)
 
 
+def join_token(endpoint: str) -> str:
+    """The join token of the cluster behind a control plane the harness started."""
+    return (_STATE[endpoint] / "join-token").read_text().strip()
+
+
 def skiff_env(endpoint: str) -> dict[str, str]:
     """The environment a `skiff` process needs to call `endpoint` as the admin."""
     env = dict(os.environ)

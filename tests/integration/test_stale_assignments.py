@@ -15,9 +15,10 @@ from concurrent import futures
 import grpc
 import pytest
 
+from agent.identity import NodeIdentity
 from skiffharness.processes import free_port, wait_until
 from skiffapi.v1 import agent_pb2, agent_pb2_grpc, types_pb2
-from tests.integration.harness import start_agent
+from tests.integration.harness import join_token, start_agent
 
 pytestmark = pytest.mark.integration
 
@@ -25,10 +26,12 @@ AGENTS = 0  # the one agent here talks through the lagging door
 
 
 class LaggingDoor(agent_pb2_grpc.AgentServiceServicer):
-    """An AgentService in front of a real control plane at `upstream`."""
+    """An AgentService in front of a real control plane, which it reaches as the node whose
+    identity it holds (the agent behind it talks plaintext to the door)."""
 
-    def __init__(self, upstream: str):
-        self.channel = grpc.insecure_channel(upstream)
+    def __init__(self, identity: NodeIdentity):
+        self.instance_id = identity.instance_id
+        self.channel = grpc.secure_channel(identity.machines_endpoint, identity.credentials())
         self.upstream = agent_pb2_grpc.AgentServiceStub(self.channel)
         self.lock = threading.Lock()
         self.sets: list[agent_pb2.Assignments] = []  # every set passed on, oldest first
@@ -66,7 +69,11 @@ class LaggingDoor(agent_pb2_grpc.AgentServiceServicer):
             return  # cancelled by `lag`: the agent reconnects
 
     def RegisterContainerInstance(self, request, context):
+        request.instance_id = self.instance_id  # the instance the door's certificate names
         return self.upstream.RegisterContainerInstance(request, timeout=10)
+
+    def GetRegistryCredentials(self, request, context):
+        return self.upstream.GetRegistryCredentials(request, timeout=10)
 
     def Heartbeat(self, request, context):
         return self.upstream.Heartbeat(request, timeout=5)
@@ -98,7 +105,10 @@ def docker_state(container_id: str) -> dict:
 
 
 def test_a_set_older_than_one_acted_on_undoes_nothing_after_a_reconnect(stack):
-    door = LaggingDoor(stack.endpoint)
+    identity = NodeIdentity.join(stack.base / "door-identity", stack.endpoint,
+                                 join_token(stack.endpoint), stack.client.cluster,
+                                 f"{stack.client.cluster}-agent")
+    door = LaggingDoor(identity)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     agent_pb2_grpc.add_AgentServiceServicer_to_server(door, server)
     port = free_port()
