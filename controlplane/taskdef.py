@@ -21,7 +21,11 @@ Supported (applied by Skiff):
   ``START``, ``COMPLETE``, ``SUCCESS`` or ``HEALTHY``; COMPLETE and SUCCESS not on an essential
   container, HEALTHY only on one with a ``healthCheck``, no cycles), ``stopTimeout`` (2-120 s;
   absent: the agent's default), ``restartPolicy`` (``enabled``, ``ignoredExitCodes`` at most 50,
-  ``restartAttemptPeriod`` 60-1800 s, default 300).
+  ``restartAttemptPeriod`` 60-1800 s, default 300), ``secrets`` (``name`` of an environment
+  variable, ``valueFrom`` a secret's name or ARN: see :mod:`controlplane.secretnames`; a name
+  may not repeat one of ``environment``), ``repositoryCredentials.credentialsParameter`` (a
+  secret holding ``{"username": ..., "password": ...}``). Secrets are only named here; their
+  values are looked up when the task starts.
 
 Ignored (accepted, kept in :attr:`TaskDefinitionSpec.raw_document`, reported in
 :attr:`TaskDefinitionSpec.ignored_fields` as dotted paths): every other field of ECS's model, e.g.
@@ -53,6 +57,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeGuard, overload
+
+from controlplane.secretnames import secret_reference
 
 __all__ = [
     "ECS_CONTAINER_DEFINITION_FIELDS",
@@ -154,6 +160,8 @@ _PORT_MAPPING_FIELD_KINDS: Mapping[str, str] = {
 }
 
 _KEY_VALUE_PAIR_FIELD_KINDS: Mapping[str, str] = {"name": "string", "value": "string"}
+_SECRET_FIELD_KINDS: Mapping[str, str] = {"name": "string", "valueFrom": "string"}
+_REPOSITORY_CREDENTIALS_FIELD_KINDS: Mapping[str, str] = {"credentialsParameter": "string"}
 
 _LINUX_PARAMETERS_FIELD_KINDS: Mapping[str, str] = {
     "capabilities": "object",
@@ -209,6 +217,8 @@ _SUPPORTED_CONTAINER_FIELDS = frozenset(
         "dependsOn",
         "stopTimeout",
         "restartPolicy",
+        "secrets",
+        "repositoryCredentials",
     }
 )
 _SUPPORTED_PORT_MAPPING_FIELDS = frozenset({"containerPort", "hostPort", "protocol"})
@@ -323,6 +333,9 @@ class ContainerDefinition:
     depends_on: tuple[ContainerDependency, ...] = ()
     stop_timeout: int | None = None  # seconds; None: the agent's default
     restart_policy: RestartPolicy | None = None
+    # (environment variable, secret name): values are looked up only when the task starts.
+    secrets: tuple[tuple[str, str], ...] = ()
+    repository_credentials: str | None = None  # the name of a secret holding the login
 
     @property
     def reserved_memory(self) -> int:
@@ -725,6 +738,70 @@ def _parse_environment(value: object, path: str, out: _Collector) -> tuple[tuple
     return tuple(pairs) if ok else None
 
 
+def _secret_name(value: object, path: str, out: _Collector) -> str | None:
+    """The secret a `valueFrom`/`credentialsParameter` names (a name or an ARN)."""
+    if not _check_kind(value, "string", path, out):
+        return None
+    name, problem = secret_reference(value)
+    if problem:
+        out.error(path, problem)
+        return None
+    return name
+
+
+def _parse_secrets(
+    value: object, path: str, environment: tuple[tuple[str, str], ...], out: _Collector
+) -> tuple[tuple[str, str], ...] | None:
+    """ECS's `secrets`: [{"name": ENV_VAR, "valueFrom": secret}], each variable once."""
+    if not _check_kind(value, "list", path, out):
+        return None
+    pairs: list[tuple[str, str]] = []
+    seen = {name for name, _ in environment}
+    ok = True
+    for i, entry in enumerate(value):
+        entry_path = f"{path}[{i}]"
+        if not _check_kind(entry, "object", entry_path, out):
+            ok = False
+            continue
+        before = len(out.errors)
+        _walk_known_fields(entry, _SECRET_FIELD_KINDS, frozenset(_SECRET_FIELD_KINDS), entry_path,
+                           out, "a secret")
+        name = entry.get("name")
+        if "name" not in entry:
+            out.error(_join(entry_path, "name"), "is required")
+        elif _check_kind(name, "string", _join(entry_path, "name"), out):
+            if not name or "=" in name or "\0" in name:
+                out.error(_join(entry_path, "name"), f"must be an environment variable name "
+                                                     f"(not empty, no '='), got {_show(name)}")
+            elif name in seen:
+                out.error(_join(entry_path, "name"), f"{name} is set twice (in environment or "
+                                                     f"secrets)")
+            seen.add(name)
+        secret = None
+        if "valueFrom" not in entry:
+            out.error(_join(entry_path, "valueFrom"), "is required")
+        else:
+            secret = _secret_name(entry["valueFrom"], _join(entry_path, "valueFrom"), out)
+        if len(out.errors) != before or secret is None:
+            ok = False
+            continue
+        pairs.append((name, secret))  # type: ignore[arg-type]  # str: no errors
+    return tuple(pairs) if ok else None
+
+
+def _parse_repository_credentials(value: object, path: str, out: _Collector) -> str | None:
+    """ECS's `repositoryCredentials`: {"credentialsParameter": secret}."""
+    if not _check_kind(value, "object", path, out):
+        return None
+    _walk_known_fields(value, _REPOSITORY_CREDENTIALS_FIELD_KINDS,
+                       frozenset(_REPOSITORY_CREDENTIALS_FIELD_KINDS), path, out,
+                       "repositoryCredentials")
+    if "credentialsParameter" not in value:
+        out.error(_join(path, "credentialsParameter"), "is required")
+        return None
+    return _secret_name(value["credentialsParameter"], _join(path, "credentialsParameter"), out)
+
+
 def _parse_docker_labels(value: object, path: str, out: _Collector) -> tuple[tuple[str, str], ...] | None:
     if not _check_kind(value, "object", path, out):
         return None
@@ -992,6 +1069,16 @@ def _parse_container(
         if "restartPolicy" in applied
         else None
     )
+    secrets = (
+        _parse_secrets(applied["secrets"], p("secrets"), environment or (), out)
+        if "secrets" in applied
+        else ()
+    )
+    repository_credentials = (
+        _parse_repository_credentials(applied["repositoryCredentials"], p("repositoryCredentials"), out)
+        if "repositoryCredentials" in applied
+        else None
+    )
 
     # Report this container's ignored fields in document order (nested ones were found later).
     order = {key: i for i, key in enumerate(obj)}
@@ -1022,6 +1109,8 @@ def _parse_container(
         depends_on=depends_on or (),
         stop_timeout=stop_timeout,
         restart_policy=restart_policy,
+        secrets=secrets or (),
+        repository_credentials=repository_credentials,
     )
 
 
