@@ -285,7 +285,7 @@ class TaskWorker(threading.Thread):
             for planned in self.plan.containers:
                 if states[planned.name] is None:
                     self._step = "CannotPullContainerError"
-                    self._pull(planned.spec.image)
+                    self._pull(planned.spec)
                     self._step = "CannotCreateContainerError"
                     created = states[planned.name] = self._create(planned.spec)
                     self._ids[planned.name] = created.container_id
@@ -378,18 +378,22 @@ class TaskWorker(threading.Thread):
             # The image was removed behind the agent's back: pull it again, once.
             self.present_images.discard(spec.image)
             self._step = "CannotPullContainerError"
-            self._pull(spec.image)
+            self._pull(spec)
             self._step = "CannotCreateContainerError"
             with self.traffic.starting():
                 return self.runtime.create(spec)
 
-    def _pull(self, image: str) -> None:
+    def _pull(self, spec: ContainerSpec) -> None:
+        """Pull the spec's image with its task's repository credentials, else the agent's."""
+        image = spec.image
         behavior = self.config.pull_behavior
         if behavior in ("prefer-cached", "once"):
             if image in self.present_images or self.runtime.image_present(image):
                 self.present_images.add(image)
                 return
-        self.runtime.pull(image, auth=self.config.credentials.for_image(image))
+        auth = (dict(spec.registry_auth) if spec.registry_auth is not None
+                else self.config.credentials.for_image(image))
+        self.runtime.pull(image, auth=auth)
         self.present_images.add(image)
 
     def _stop_cause(self, states: dict[str, ContainerState | None]) -> tuple[str, str]:

@@ -62,6 +62,7 @@ class FakeRuntime:
         self.registry: set[str] | None = None    # pullable images; None: every image
         self.containers: dict[str, ContainerState] = {}  # by id
         self.specs: dict[str, ContainerSpec] = {}
+        self.pull_auth: dict[str, dict | None] = {}  # image -> the auth of its last pull
         self.calls: Counter[str] = Counter()
         self.unavailable = False                  # every call raises RuntimeUnavailable
         self.stops: list[tuple[str, float]] = []  # (container name, timeout) of running ones
@@ -164,6 +165,7 @@ class FakeRuntime:
     def pull(self, image: str, auth: dict | None = None) -> None:
         with self._lock:
             self._enter("pull")
+            self.pull_auth[image] = auth
             if self.registry is not None and image not in self.registry:
                 raise ImageNotFound(f"manifest unknown: {image}")
             self.images.add(image)

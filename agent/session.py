@@ -403,7 +403,11 @@ def container_spec(assignment: agent_pb2.TaskAssignment,
         working_directory=c.working_directory or None,
         docker_labels=tuple((label.name, label.value) for label in c.docker_labels),
         network_mode=assignment.network_mode or "bridge", init=c.init_process_enabled,
-        healthcheck=_health_check(c), stop_timeout=c.stop_timeout or None)
+        healthcheck=_health_check(c), stop_timeout=c.stop_timeout or None,
+        secrets=tuple((s.name, s.value) for s in c.secrets),
+        registry_auth=((("username", c.repository_credentials.username),
+                        ("password", c.repository_credentials.password))
+                       if c.HasField("repository_credentials") else None))
 
 
 def _health_check(container: agent_pb2.ContainerAssignment) -> HealthCheck | None:

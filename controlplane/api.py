@@ -144,6 +144,7 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
         self.services = control_plane.services
         self.users = control_plane.users
         self.membership = control_plane.membership
+        self.secrets = control_plane.secrets
         self.relay = relay
         self.peer_credentials = peer_credentials
 
@@ -372,6 +373,26 @@ class ControlPlaneServicer(controlplane_pb2_grpc.ControlPlaneServicer):
     def GetJoinToken(self, request, context):
         return pb.GetJoinTokenResponse(token=str(self._trust().join_token(request.rotate)))
 
+    @_edge
+    def PutSecret(self, request, context):
+        secret, created = self.secrets.put(
+            request.name, request.value,
+            request.description if request.HasField("description") else None)
+        return pb.PutSecretResponse(secret=convert.secret_pb(secret), created=created)
+
+    @_edge
+    def ListSecrets(self, request, context):
+        return pb.ListSecretsResponse(secrets=[convert.secret_pb(s) for s in self.secrets.list()])
+
+    @_edge
+    def DescribeSecret(self, request, context):
+        return pb.DescribeSecretResponse(secret=convert.secret_pb(
+            self.secrets.describe(request.name)))
+
+    @_edge
+    def DeleteSecret(self, request, context):
+        return pb.DeleteSecretResponse(secret=convert.secret_pb(self.secrets.delete(request.name)))
+
     def _membership(self):
         if self.membership is None:
             raise InvalidParameter("", "this control plane runs without TLS: nodes join and "
@@ -520,14 +541,17 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         finally:
             cancel()
 
-    @staticmethod
-    def _assignment(built: dict[str, tuple[int, agent_pb2.TaskAssignment]], task, spec
+    def _assignment(self, built: dict[str, tuple[int, agent_pb2.TaskAssignment]], task, spec
                     ) -> agent_pb2.TaskAssignment:
         """The task's message, built again only when the task changed (a set is resent
-        whole, mostly unchanged)."""
+        whole, mostly unchanged). Only here, on the stream of the task's own agent, are its
+        secrets looked up (while it is to start); the message holding them stays in this
+        stream's memory."""
         cached = built.get(task.task_id)
         if cached is None or cached[0] != task.version:
-            cached = built[task.task_id] = (task.version, convert.assignment_pb(task, spec))
+            told, secrets = self.agents.start_secrets(task, spec)
+            cached = built[task.task_id] = (task.version,
+                                            convert.assignment_pb(told, spec, secrets))
         return cached[1]
 
     @_edge

@@ -117,6 +117,11 @@ METHOD_PERMISSIONS: dict[str, Permission] = {
     _CP + "DeleteUser": A,
     _CP + "RotateUserToken": A,
     _CP + "GetJoinToken": A,
+    # secrets: values go in (operators) and never come out; anyone may read the metadata
+    _CP + "PutSecret": O,
+    _CP + "DeleteSecret": O,
+    _CP + "ListSecrets": R,
+    _CP + "DescribeSecret": R,
     # a node joining: the method checks the join token
     "/skiff.v1.JoinService/Join": Permission.JOIN,
     # agents

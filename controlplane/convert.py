@@ -7,10 +7,11 @@ import json
 from typing import cast
 
 from controlplane.errors import InvalidParameter
-from controlplane.model import (ARN_PREFIX, Cluster, ContainerInstanceRecord, ServiceRecord,
-                                TaskDefinitionRecord, TaskRecord, UserRecord)
+from controlplane.model import (ARN_PREFIX, Cluster, ContainerInstanceRecord, SecretRecord,
+                                ServiceRecord, TaskDefinitionRecord, TaskRecord, UserRecord)
 from controlplane.taskdef import TaskDefinitionSpec
-from controlplane.types import ClusterSummary, ContainerReport, Failure, InstanceView
+from controlplane.types import (ClusterSummary, ContainerReport, ContainerSecrets, Failure,
+                               InstanceView)
 from skiffapi.v1 import agent_pb2, controlplane_pb2, types_pb2
 from skiffcore.status import TaskStatus
 
@@ -36,6 +37,14 @@ def task_definition_pb(record: TaskDefinitionRecord) -> controlplane_pb2.TaskDef
 def user_pb(user: UserRecord) -> controlplane_pb2.User:
     """A user without its token hash, which no response carries."""
     return controlplane_pb2.User(name=user.name, role=user.role, created_at_ms=user.created_at_ms)
+
+
+def secret_pb(secret: SecretRecord) -> controlplane_pb2.Secret:
+    """A secret's metadata: the sealed value stays in etcd."""
+    return controlplane_pb2.Secret(name=secret.name, arn=secret.arn,
+                                   description=secret.description,
+                                   created_at_ms=secret.created_at_ms,
+                                   updated_at_ms=secret.updated_at_ms)
 
 
 def failure_pb(failure: Failure) -> types_pb2.Failure:
@@ -112,7 +121,11 @@ def resource_value(resources, name: str) -> int:
     return next((r.integer_value for r in resources if r.name == name), 0)
 
 
-def assignment_pb(task: TaskRecord, spec: TaskDefinitionSpec) -> agent_pb2.TaskAssignment:
+def assignment_pb(task: TaskRecord, spec: TaskDefinitionSpec,
+                  secrets: dict[str, ContainerSecrets] | None = None) -> agent_pb2.TaskAssignment:
+    """The task as its agent is told it; `secrets` (by container name) only for the task's
+    own agent, when it is to start the task."""
+    secrets = secrets or {}
     message = agent_pb2.TaskAssignment(task_id=task.task_id, task_arn=task.arn,
                                        desired_status=status_value(task.desired),
                                        last_status=status_value(task.status),
@@ -143,6 +156,14 @@ def assignment_pb(task: TaskRecord, spec: TaskDefinitionSpec) -> agent_pb2.TaskA
             container.restart_policy.CopyFrom(types_pb2.ContainerRestartPolicy(
                 enabled=policy.enabled, ignored_exit_codes=list(policy.ignored_exit_codes),
                 restart_attempt_period=policy.restart_attempt_period))
+        given = secrets.get(c.name)
+        if given is not None:
+            container.secrets.extend(types_pb2.KeyValuePair(name=k, value=v)
+                                     for k, v in given.environment)
+            if given.registry_login is not None:
+                username, password = given.registry_login
+                container.repository_credentials.CopyFrom(agent_pb2.RegistryLogin(
+                    username=username, password=password))
     return message
 
 

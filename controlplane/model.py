@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from controlplane.secretnames import secret_arn
 from controlplane.deployments import LIVE_COUNTS, Deployment, ServiceEvent, ServiceSpec, TaskView
 from skiffcore.status import HealthStatus, TaskStatus
 
@@ -290,6 +291,26 @@ class SealedRecord(Record):
     version: int = 0
 
 
+@dataclass
+class SecretRecord(Record):
+    """A user's secret (`skiff secret put`): its value only sealed, bound to its key
+    (`Keys.secret`), so it opens nowhere else; the rest is metadata anyone may read."""
+
+    name: str
+    sealed: str
+    description: str = ""
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
+    version: int = 0
+
+    def __repr__(self) -> str:  # the sealed value is no secret, but it is long and useless
+        return f"SecretRecord(name={self.name!r}, version={self.version})"
+
+    @property
+    def arn(self) -> str:
+        return secret_arn(self.name)
+
+
 class Keys:
     """The etcd key layout, in one place: no other module spells a key or a prefix.
 
@@ -306,6 +327,7 @@ class Keys:
     /skiff/v1/security/join-token                      the node join token, sealed
     /skiff/v1/security/revoked/<instance id>           certificates naming it are refused
     /skiff/v1/users/<name>                             role and token hash
+    /skiff/v1/secrets/<name>                           a user's secret, sealed (names may hold '/')
 
     The plural helpers are prefixes: of one cluster's keys, or, without a cluster, of every
     cluster's.
@@ -385,6 +407,11 @@ class Keys:
     def user(name: str = "") -> str:
         """One user's key; without a name, the prefix of all."""
         return f"{Keys.ROOT}users/{name}"
+
+    @staticmethod
+    def secret(name: str = "") -> str:
+        """One secret's key; without a name, the prefix of all."""
+        return f"{Keys.ROOT}secrets/{name}"
 
     @staticmethod
     def revision_probe() -> str:

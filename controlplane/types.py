@@ -7,13 +7,14 @@ protobuf messages and back, so neither it nor the doors depend on the resource m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from controlplane.model import Cluster, ContainerInstanceRecord
 from skiffcore.status import TaskStatus
 
-__all__ = ["ClusterSummary", "ContainerReport", "Failure", "InstanceView", "TaskStateReport"]
+__all__ = ["ClusterSummary", "ContainerReport", "ContainerSecrets", "Failure", "InstanceView",
+           "TaskStateReport"]
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,17 @@ class InstanceView:
     agent_connected: bool
     running_tasks: int
     pending_tasks: int
+
+
+@dataclass(frozen=True)
+class ContainerSecrets:
+    """One container's secrets in clear, for its agent only (the assignment that starts the
+    task): `environment` as (variable, value), `registry_login` as (username, password).
+    Never logged: their repr shows the variables' names and nothing else."""
+
+    environment: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    registry_login: tuple[str, str] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return (f"ContainerSecrets(variables={[name for name, _ in self.environment]}, "
+                f"registry_login={self.registry_login is not None})")

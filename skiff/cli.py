@@ -23,6 +23,7 @@ from skiff.clikit import (DEFAULT_ENDPOINT, TASK_HEADERS, Api, api_command, bind
 from skiff.placement_commands import (add_placement_commands, constraint_messages,
                                       strategy_messages, with_placement)
 from skiff.registry_commands import add_registry_commands
+from skiff.secret_commands import add_secret_commands
 from skiffcore.contexts import ClientConfig, ContextError
 from skiff.security_commands import add_security_commands
 from skiff.service_commands import service
@@ -606,6 +607,7 @@ def down_text(result) -> str:
 add_placement_commands(cli, task, node)
 add_registry_commands(cli, registry)
 add_security_commands(cli, node)
+add_secret_commands(cli)
 cli.add_command(service)
 
 

@@ -424,7 +424,8 @@ class DockerRuntime:
             # Only when given, so the image's own ENTRYPOINT / CMD apply otherwise.
             entrypoint=list(spec.entry_point) or None,
             command=list(spec.command) or None,
-            environment=[f"{key}={value}" for key, value in spec.environment] or None,
+            environment=[f"{key}={value}" for key, value in (*spec.environment, *spec.secrets)]
+            or None,
             working_dir=spec.working_directory or None,
             ports=exposed or None,
             labels=labels,

@@ -11,7 +11,7 @@ that crashed between "create" and "remember" finds its container again.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 __all__ = [
@@ -90,6 +90,12 @@ class ContainerSpec:
     init: bool = False  # Docker's --init (ECS linuxParameters.initProcessEnabled)
     healthcheck: HealthCheck | None = None  # None: the image's own HEALTHCHECK, if any
     stop_timeout: int | None = None  # seconds -> StopTimeout; None: Docker's default
+    # The task definition's `secrets`, resolved: added to the environment at create, and
+    # shown by no repr (so no log line of a spec carries a value).
+    secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # From `repositoryCredentials`: Docker's auth config for pulling `image` ({"username",
+    # "password"} as pairs, to stay hashable); None: the agent's own credentials.
+    registry_auth: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

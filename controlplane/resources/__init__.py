@@ -7,6 +7,7 @@
     agents.py     what agents ask: register, heartbeat, report task states, assignments
     services.py   CreateService, UpdateService, ... (desired state; controller.py acts on it)
     users.py      users of the API, their roles and tokens
+    secrets.py    users' secrets, sealed; their values only for the agent of a task that starts
     membership.py nodes joining (join token → certificate), renewing, DeregisterContainerInstance
 
 Every module reads and writes through `controlplane.unit_of_work.UnitOfWork`; none reaches
@@ -31,6 +32,7 @@ from controlplane.resources.agents import Agents
 from controlplane.resources.clusters import Clusters
 from controlplane.resources.instances import Instances
 from controlplane.resources.membership import Membership
+from controlplane.resources.secrets import Secrets
 from controlplane.resources.services import Services
 from controlplane.resources.taskdefs import TaskDefinitions
 from controlplane.resources.tasks import Tasks
@@ -60,8 +62,10 @@ class ControlPlane:
         self.taskdefs = TaskDefinitions(self.work)
         self.instances = Instances(self.work, self.clusters)
         self.tasks = Tasks(self.work, self.clusters, self.taskdefs, self.instances)
+        # Without the secrets key (`box`) secrets cannot be kept: their calls say so.
+        self.secrets = Secrets(self.work, box)
         self.agents = Agents(self.work, self.clusters, self.taskdefs, self.instances, self.tasks,
-                             self.sessions)
+                             self.sessions, self.secrets)
         self.services = Services(self.work, self.clusters, self.taskdefs)
         self.users = Users(self.work)
         # The cluster's CA and join token need the secrets key (`box`). Without it (a

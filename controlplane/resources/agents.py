@@ -18,14 +18,15 @@ from controlplane.model import ContainerInstanceRecord, Keys, TaskRecord
 from controlplane.registry_access import RegistryAccess
 from controlplane.resources.clusters import Clusters, cluster_name
 from controlplane.resources.instances import INSTANCE_ID, Instances, builtin_attribute
+from controlplane.resources.secrets import Secrets, SecretUnavailable
 from controlplane.resources.taskdefs import TaskDefinitions
 from controlplane.resources.tasks import Tasks
 from controlplane.sessions import Sessions
 from controlplane.store import ABSENT
 from controlplane.taskdef import TaskDefinitionSpec
-from controlplane.types import ContainerReport, Failure, TaskStateReport
+from controlplane.types import ContainerReport, ContainerSecrets, Failure, TaskStateReport
 from controlplane.unit_of_work import UnitOfWork
-from skiffcore.status import TaskStatus, advance
+from skiffcore.status import StopCode, TaskStatus, advance
 
 __all__ = ["Agents", "AssignmentSet"]
 
@@ -46,8 +47,9 @@ class AssignmentSet:
 
 class Agents:
     def __init__(self, work: UnitOfWork, clusters: Clusters, taskdefs: TaskDefinitions,
-                 instances: Instances, tasks: Tasks, sessions: Sessions):
+                 instances: Instances, tasks: Tasks, sessions: Sessions, secrets: Secrets):
         self.work = work
+        self.secrets = secrets
         self.clusters = clusters
         self.taskdefs = taskdefs
         self.instances = instances
@@ -130,6 +132,25 @@ class Agents:
                                                                    instance_id)
         return AssignmentSet([(t, self.taskdefs.spec(t.task_definition_arn))
                               for t in sorted(tasks, key=lambda t: t.task_id)], epoch, revision)
+
+    def start_secrets(self, task: TaskRecord, spec: TaskDefinitionSpec
+                      ) -> tuple[TaskRecord, dict[str, ContainerSecrets]]:
+        """What the task's own agent is told of it (only the assignment stream asks): the task,
+        and, while it is to be started (desired RUNNING, not RUNNING yet), its containers'
+        secrets in clear. A running task is adopted, never created again: it needs none.
+
+        A task whose secrets cannot be had is stopped here, TaskFailedToStart with ECS's
+        ResourceInitializationError naming the secret, and returned as stopping (the agent
+        then never starts it)."""
+        if task.desired != TaskStatus.RUNNING or task.status >= TaskStatus.RUNNING:
+            return task, {}
+        try:
+            return task, self.secrets.for_start(spec)
+        except SecretUnavailable as exc:
+            reason = f"ResourceInitializationError: unable to pull secrets or registry auth: {exc}"
+            log.warning("task %s cannot start: %s", task.task_id, reason)
+            return self.tasks.stop_task(task.cluster, task.task_id, reason,
+                                        StopCode.TASK_FAILED_TO_START), {}
 
     def watch_assignments(self, cluster: str, instance_id: str, callback: Callable[[], None]
                           ) -> Callable[[], None]:

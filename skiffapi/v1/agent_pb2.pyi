@@ -138,7 +138,7 @@ class StreamAssignmentsRequest(_message.Message):
     def __init__(self, cluster: _Optional[str] = ..., instance_id: _Optional[str] = ...) -> None: ...
 
 class ContainerAssignment(_message.Message):
-    __slots__ = ("name", "image", "cpu", "memory", "memory_reservation", "essential", "command", "entry_point", "environment", "port_mappings", "working_directory", "docker_labels", "init_process_enabled", "health_check", "depends_on", "stop_timeout", "restart_policy")
+    __slots__ = ("name", "image", "cpu", "memory", "memory_reservation", "essential", "command", "entry_point", "environment", "port_mappings", "working_directory", "docker_labels", "init_process_enabled", "health_check", "depends_on", "stop_timeout", "restart_policy", "secrets", "repository_credentials")
     NAME_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     CPU_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +156,8 @@ class ContainerAssignment(_message.Message):
     DEPENDS_ON_FIELD_NUMBER: _ClassVar[int]
     STOP_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     RESTART_POLICY_FIELD_NUMBER: _ClassVar[int]
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
+    REPOSITORY_CREDENTIALS_FIELD_NUMBER: _ClassVar[int]
     name: str
     image: str
     cpu: int
@@ -173,7 +175,17 @@ class ContainerAssignment(_message.Message):
     depends_on: _containers.RepeatedCompositeFieldContainer[_types_pb2.ContainerDependency]
     stop_timeout: int
     restart_policy: _types_pb2.ContainerRestartPolicy
-    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., cpu: _Optional[int] = ..., memory: _Optional[int] = ..., memory_reservation: _Optional[int] = ..., essential: _Optional[bool] = ..., command: _Optional[_Iterable[str]] = ..., entry_point: _Optional[_Iterable[str]] = ..., environment: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., port_mappings: _Optional[_Iterable[_Union[_types_pb2.PortMapping, _Mapping]]] = ..., working_directory: _Optional[str] = ..., docker_labels: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., init_process_enabled: _Optional[bool] = ..., health_check: _Optional[_Union[_types_pb2.HealthCheck, _Mapping]] = ..., depends_on: _Optional[_Iterable[_Union[_types_pb2.ContainerDependency, _Mapping]]] = ..., stop_timeout: _Optional[int] = ..., restart_policy: _Optional[_Union[_types_pb2.ContainerRestartPolicy, _Mapping]] = ...) -> None: ...
+    secrets: _containers.RepeatedCompositeFieldContainer[_types_pb2.KeyValuePair]
+    repository_credentials: RegistryLogin
+    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., cpu: _Optional[int] = ..., memory: _Optional[int] = ..., memory_reservation: _Optional[int] = ..., essential: _Optional[bool] = ..., command: _Optional[_Iterable[str]] = ..., entry_point: _Optional[_Iterable[str]] = ..., environment: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., port_mappings: _Optional[_Iterable[_Union[_types_pb2.PortMapping, _Mapping]]] = ..., working_directory: _Optional[str] = ..., docker_labels: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., init_process_enabled: _Optional[bool] = ..., health_check: _Optional[_Union[_types_pb2.HealthCheck, _Mapping]] = ..., depends_on: _Optional[_Iterable[_Union[_types_pb2.ContainerDependency, _Mapping]]] = ..., stop_timeout: _Optional[int] = ..., restart_policy: _Optional[_Union[_types_pb2.ContainerRestartPolicy, _Mapping]] = ..., secrets: _Optional[_Iterable[_Union[_types_pb2.KeyValuePair, _Mapping]]] = ..., repository_credentials: _Optional[_Union[RegistryLogin, _Mapping]] = ...) -> None: ...
+
+class RegistryLogin(_message.Message):
+    __slots__ = ("username", "password")
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    password: str
+    def __init__(self, username: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
 
 class TaskAssignment(_message.Message):
     __slots__ = ("task_id", "task_arn", "desired_status", "network_mode", "containers", "last_status")

@@ -199,6 +199,26 @@ class ControlPlaneStub:
                 request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenRequest.SerializeToString,
                 response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenResponse.FromString,
                 _registered_method=True)
+        self.PutSecret = channel.unary_unary(
+                '/skiff.v1.ControlPlane/PutSecret',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.PutSecretRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.PutSecretResponse.FromString,
+                _registered_method=True)
+        self.ListSecrets = channel.unary_unary(
+                '/skiff.v1.ControlPlane/ListSecrets',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListSecretsRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListSecretsResponse.FromString,
+                _registered_method=True)
+        self.DescribeSecret = channel.unary_unary(
+                '/skiff.v1.ControlPlane/DescribeSecret',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeSecretRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeSecretResponse.FromString,
+                _registered_method=True)
+        self.DeleteSecret = channel.unary_unary(
+                '/skiff.v1.ControlPlane/DeleteSecret',
+                request_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteSecretRequest.SerializeToString,
+                response_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteSecretResponse.FromString,
+                _registered_method=True)
 
 
 class ControlPlaneServicer:
@@ -407,6 +427,32 @@ class ControlPlaneServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutSecret(self, request, context):
+        """Secrets (as AWS Secrets Manager): a value goes in with PutSecret and never comes out of
+        the API; only the agent of a task that uses it receives it, when the task starts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSecrets(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlPlaneServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -574,6 +620,26 @@ def add_ControlPlaneServicer_to_server(servicer, server):
                     servicer.GetJoinToken,
                     request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenRequest.FromString,
                     response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenResponse.SerializeToString,
+            ),
+            'PutSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutSecret,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.PutSecretRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.PutSecretResponse.SerializeToString,
+            ),
+            'ListSecrets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSecrets,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.ListSecretsRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.ListSecretsResponse.SerializeToString,
+            ),
+            'DescribeSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeSecret,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeSecretRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DescribeSecretResponse.SerializeToString,
+            ),
+            'DeleteSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSecret,
+                    request_deserializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteSecretRequest.FromString,
+                    response_serializer=skiffapi_dot_v1_dot_controlplane__pb2.DeleteSecretResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1467,6 +1533,114 @@ class ControlPlane:
             '/skiff.v1.ControlPlane/GetJoinToken',
             skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenRequest.SerializeToString,
             skiffapi_dot_v1_dot_controlplane__pb2.GetJoinTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/PutSecret',
+            skiffapi_dot_v1_dot_controlplane__pb2.PutSecretRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.PutSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSecrets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/ListSecrets',
+            skiffapi_dot_v1_dot_controlplane__pb2.ListSecretsRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.ListSecretsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/DescribeSecret',
+            skiffapi_dot_v1_dot_controlplane__pb2.DescribeSecretRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.DescribeSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.v1.ControlPlane/DeleteSecret',
+            skiffapi_dot_v1_dot_controlplane__pb2.DeleteSecretRequest.SerializeToString,
+            skiffapi_dot_v1_dot_controlplane__pb2.DeleteSecretResponse.FromString,
             options,
             channel_credentials,
             insecure,
