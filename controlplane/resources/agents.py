@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from controlplane.errors import InvalidParameter, NotFound, PermissionDenied
+from controlplane.errors import Busy, InvalidParameter, NotFound, PermissionDenied
 from controlplane.model import ContainerInstanceRecord, Keys, TaskRecord
 from controlplane.registry_access import RegistryAccess
 from controlplane.resources.clusters import Clusters, cluster_name
@@ -149,8 +149,16 @@ class Agents:
         except SecretUnavailable as exc:
             reason = f"ResourceInitializationError: unable to pull secrets or registry auth: {exc}"
             log.warning("task %s cannot start: %s", task.task_id, reason)
-            return self.tasks.stop_task(task.cluster, task.task_id, reason,
-                                        StopCode.TASK_FAILED_TO_START), {}
+            try:
+                return self.tasks.stop_task(task.cluster, task.task_id, reason,
+                                            StopCode.TASK_FAILED_TO_START), {}
+            except (Busy, NotFound) as error:  # told as stopping all the same: the agent
+                # reports it STOPPED, and the next start of the task tries again
+                log.warning("task %s: could not record that it cannot start: %s", task.task_id,
+                            error)
+                stopping = task.copy()
+                stopping.desired_status = TaskStatus.STOPPED.name
+                return stopping, {}
 
     def watch_assignments(self, cluster: str, instance_id: str, callback: Callable[[], None]
                           ) -> Callable[[], None]:
