@@ -396,7 +396,8 @@ def test_every_known_top_level_and_container_field_is_accepted():
                      portMappings=[{"containerPort": 1}], dockerLabels={"a": "b"},
                      linuxParameters={"initProcessEnabled": True},
                      healthCheck={"command": ["CMD", "true"]}, dependsOn=[], stopTimeout=30,
-                     restartPolicy={"enabled": False})
+                     restartPolicy={"enabled": False}, secrets=[{"name": "S", "valueFrom": "s"}],
+                     repositoryCredentials={"credentialsParameter": "login"})
     top.update(family="f", networkMode="bridge", cpu="128", memory="64", containerDefinitions=[container],
                placementConstraints=[{"type": "memberOf", "expression": "attribute:zone == a"}])
     spec = parse_task_definition(top)
@@ -411,7 +412,7 @@ def test_every_known_top_level_and_container_field_is_accepted():
     assert ignored_container == ECS_CONTAINER_DEFINITION_FIELDS - {
         "name", "image", "cpu", "memory", "memoryReservation", "essential", "command", "entryPoint",
         "environment", "portMappings", "workingDirectory", "dockerLabels", "linuxParameters",
-        "healthCheck", "dependsOn", "stopTimeout", "restartPolicy",
+        "healthCheck", "dependsOn", "stopTimeout", "restartPolicy", "secrets", "repositoryCredentials",
     }
 
 
