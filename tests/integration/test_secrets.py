@@ -14,12 +14,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from skiffapi.v1 import controlplane_pb2 as pb
+from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc
+from skiffcore.contexts import Context, channel_for
 from skiffharness.images import build_busybox_image, docker_cli
 from skiffharness.processes import wait_until
 from skiffcore.status import TaskStatus
-from tests.integration.harness import (SKIFF, controlplane_state, skiff, skiff_env,
-                                       start_registry)
+from tests.integration.harness import (SKIFF, context_for, controlplane_state, skiff,
+                                       skiff_env, start_registry)
 from tests.integration.test_private_registry import add_user
 
 pytestmark = pytest.mark.integration
@@ -178,3 +179,20 @@ def test_secret_commands_say_what_is_wrong(stack):
     assert shown.returncode != 0 and "name: a secret name is" in shown.stderr
     shown = skiff(stack.endpoint, "secret", "rm", "absent")
     assert shown.returncode != 0 and "secret absent does not exist" in shown.stderr
+
+
+def test_viewers_read_metadata_and_only_operators_put(stack):
+    made = stack.client.api.CreateUser(pb.CreateUserRequest(name="secret-viewer", role="viewer"),
+                                       timeout=10)
+    channel = channel_for(Context(stack.endpoint, context_for(stack.endpoint).ca, made.token))
+    viewer = controlplane_pb2_grpc.ControlPlaneStub(channel)
+    put_secret(stack, "for-viewers", VALUE)
+    listed = viewer.ListSecrets(pb.ListSecretsRequest(), timeout=10)
+    assert "for-viewers" in [s.name for s in listed.secrets] and VALUE not in str(listed)
+    for call in (lambda: viewer.PutSecret(pb.PutSecretRequest(name="x", value="y"), timeout=10),
+                 lambda: viewer.DeleteSecret(pb.DeleteSecretRequest(name="for-viewers"),
+                                             timeout=10)):
+        with pytest.raises(grpc.RpcError) as refused:
+            call()
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    channel.close()
