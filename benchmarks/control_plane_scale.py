@@ -120,6 +120,7 @@ class SimulatedAgents:
         self.expected = 0
         self.ids: list[str] = []
         self.channels: list[grpc.aio.Channel] = []
+        self.stream_errors = 0
 
     def _stub(self, node: Node, shared: list[agent_pb2_grpc.AgentServiceStub]
               ) -> agent_pb2_grpc.AgentServiceStub:
@@ -154,18 +155,24 @@ class SimulatedAgents:
                       for stub, i in zip(self.stubs, self.ids)]
 
     async def _session(self, stub: agent_pb2_grpc.AgentServiceStub, instance_id: str) -> None:
+        """The assignment stream, opened again after an error as the real agent does (a busy
+        machine can fail a call; counted in `stream_errors`)."""
         heartbeat = asyncio.create_task(self._heartbeats(stub, instance_id))
         reported: set[str] = set()
         try:
-            stream = stub.StreamAssignments(agent_pb2.StreamAssignmentsRequest(
-                cluster=self.cluster, instance_id=instance_id))
-            async for assignments in stream:
-                new = [t for t in assignments.tasks
-                       if t.desired_status == RUNNING and t.task_id not in reported]
-                for task in new:
-                    reported.add(task.task_id)
-                if new:
-                    await self._report(stub, instance_id, new)
+            while True:
+                try:
+                    stream = stub.StreamAssignments(agent_pb2.StreamAssignmentsRequest(
+                        cluster=self.cluster, instance_id=instance_id))
+                    async for assignments in stream:
+                        new = [t for t in assignments.tasks
+                               if t.desired_status == RUNNING and t.task_id not in reported]
+                        if new:
+                            await self._report(stub, instance_id, new)
+                            reported.update(t.task_id for t in new)
+                except grpc.aio.AioRpcError:
+                    self.stream_errors += 1
+                    await asyncio.sleep(0.5)
         except asyncio.CancelledError:
             pass
         finally:
@@ -231,10 +238,11 @@ async def run(endpoints: Endpoints, pid: int, agents: int, tasks: int, callers: 
             cluster=cluster, container_instances=arns))
         return sum(i.agent_connected for i in described.container_instances)
 
-    deadline = time.monotonic() + 60
-    while await connected() < agents:
+    deadline = time.monotonic() + 120
+    while (count := await connected()) < agents:
         if time.monotonic() > deadline:
-            raise TimeoutError("agents did not all connect")
+            raise TimeoutError(f"only {count} of {agents} agents connected after 120 s "
+                               f"({sim.stream_errors} assignment streams failed)")
         await asyncio.sleep(0.2)
 
     sim.expected = tasks
@@ -259,7 +267,8 @@ async def run(endpoints: Endpoints, pid: int, agents: int, tasks: int, callers: 
     elapsed = time.perf_counter() - begin
     figures = {"joined": joined, "registered": registered, "run_task": placed_in,
                "all_running": elapsed, "tasks_per_s": tasks / elapsed,
-               "peak_mib": peak_rss_mib(pid), "failures": failures}
+               "peak_mib": peak_rss_mib(pid), "failures": failures,
+               "stream_errors": sim.stream_errors}
     await sim.stop()
     await channel.close()
     return figures
@@ -309,7 +318,8 @@ def load() -> str:
 def describe(figures: dict[str, float], agents: int, tasks: int, callers: int) -> str:
     return (f"agents: {agents} (joined in {figures['joined']:.1f}s, registered in "
             f"{figures['registered']:.1f}s), tasks: {tasks}, RunTask callers: {callers}, "
-            f"placement failures: {figures['failures']:.0f}\n"
+            f"placement failures: {figures['failures']:.0f}, assignment streams opened again: "
+            f"{figures['stream_errors']:.0f}\n"
             f"RunTask calls done in {figures['run_task']:.1f}s; all {tasks} tasks reported "
             f"RUNNING after {figures['all_running']:.1f}s ({figures['tasks_per_s']:.0f} tasks/s)\n"
             f"control plane peak memory (VmHWM): {figures['peak_mib']:.0f} MiB")
@@ -326,7 +336,8 @@ def compare(args: argparse.Namespace) -> None:
             results[side].append(figures)
             print(f"round {n + 1} {side:<9}: all RUNNING after {figures['all_running']:.1f}s, "
                   f"RunTask calls {figures['run_task']:.1f}s, joined "
-                  f"{figures['joined']:.1f}s, peak {figures['peak_mib']:.0f} MiB; {load()}",
+                  f"{figures['joined']:.1f}s, peak {figures['peak_mib']:.0f} MiB, streams "
+                  f"opened again {figures['stream_errors']}; {load()}",
                   flush=True)
     print(f"\n{args.agents} agents (a connection each), {args.tasks} tasks, {args.callers} "
           f"RunTask callers; {args.rounds} rounds, median (min-max)")
