@@ -263,7 +263,15 @@ async def run(endpoints: Endpoints, pid: int, agents: int, tasks: int, callers: 
     begin = time.perf_counter()
     await asyncio.gather(*(caller() for _ in range(callers)))
     placed_in = time.perf_counter() - begin
-    await asyncio.wait_for(sim.all_running.wait(), timeout=600)
+    sim.expected = tasks - failures  # tasks not placed are never assigned
+    if len(sim.reported_running) >= sim.expected:
+        sim.all_running.set()
+    try:
+        await asyncio.wait_for(sim.all_running.wait(), timeout=600)
+    except TimeoutError:
+        raise TimeoutError(f"{len(sim.reported_running)} of {sim.expected} placed tasks reported "
+                           f"RUNNING after 600 s ({sim.stream_errors} assignment streams "
+                           f"failed)") from None
     elapsed = time.perf_counter() - begin
     figures = {"joined": joined, "registered": registered, "run_task": placed_in,
                "all_running": elapsed, "tasks_per_s": tasks / elapsed,
