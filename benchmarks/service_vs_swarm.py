@@ -61,9 +61,9 @@ from pathlib import Path
 from typing import Callable
 
 import docker
-import grpc
 
 from skiffapi.v1 import controlplane_pb2 as pb, controlplane_pb2_grpc, types_pb2
+from skiffcore.contexts import channel_for
 from skiffharness.images import build_busybox_image, docker_cli
 from skiffharness.processes import free_port
 from skiffharness.stack import Stack
@@ -616,10 +616,14 @@ def main() -> None:
     swarm_used = swarm_joined = False
     with tempfile.TemporaryDirectory(prefix="skiff-bench-") as state:
         endpoint = f"127.0.0.1:{free_port()}"
-        stack = Stack(Path(state), endpoint, registry_port=free_port())
+        # Its own client config: a benchmark leaves the user's `local` context alone.
+        stack = Stack(Path(state), endpoint, registry_port=free_port(),
+                      client_config=Path(state) / "client.json")
         stack.up(stop_timeout=2, agent_args=("--pull", "prefer-cached"))
         meter.skiff_pids = json.loads((Path(state) / "stack.json").read_text())["pids"]
-        channel = grpc.insecure_channel(endpoint)
+        context = stack.admin_context()  # the API as the first admin, over TLS
+        assert context is not None
+        channel = channel_for(context)
         try:
             v1 = f"{stack.registry_address}/bench/busybox:1"
             v2 = f"{stack.registry_address}/bench/busybox:2"

@@ -153,10 +153,13 @@ class Stack:
     # -- up -------------------------------------------------------------------------------------
 
     def up(self, stop_timeout: float = 30.0, timeout: float = 60.0,
-           agent_args: tuple[str, ...] = (), agents: int = 1) -> Up:
+           agent_args: tuple[str, ...] = (), agents: int = 1, insecure: bool = False) -> Up:
         """Start what is not running and wait until the stack serves; `agents` container
         instances share the local Docker engine. A stack already running is an error; on a
-        partly running one the settings it was started with stay."""
+        partly running one the settings it was started with stay. `insecure` serves the API in
+        plaintext without users or certificates (`controlplane serve --insecure`) and the
+        registry without authentication, for benchmarks that measure what TLS and
+        authorization cost."""
         data = self._load()
         running = self._ours(data)
         supervisor = self._supervisor_pid(data)
@@ -186,7 +189,7 @@ class Stack:
                             "etcd_client_port": free_port(), "etcd_peer_port": free_port(),
                             "machines_port": free_port(),
                             "agents": agents, "stop_timeout": stop_timeout,
-                            "agent_args": list(agent_args)}
+                            "agent_args": list(agent_args), "insecure": insecure}
                     self._adopt_settings(record["settings"])
                 self._start_supervisor()
             self._wait_ready(timeout)
@@ -265,6 +268,8 @@ class Stack:
     def admin_context(self) -> Context | None:
         """How this stack's own commands reach its control plane: as the first admin, whose
         token the control plane wrote to its state dir when it made the cluster."""
+        if self._load().get("settings", {}).get("insecure"):
+            return Context(self.endpoint)  # plaintext, no users
         context = bootstrap_context(self.state_dir / "controlplane" / "bootstrap.json")
         if context is not None:
             context.endpoint = self.endpoint
@@ -289,6 +294,8 @@ class Stack:
         would (`docker login --password-stdin`, so a credential helper is honoured). Returns
         why it failed, or "". Retried for a while: the registry takes up the users the control
         plane wrote within a second."""
+        if self._load().get("settings", {}).get("insecure"):
+            return ""  # an open registry: nothing to log in to
         context = self.admin_context()
         if context is None or not context.token:
             return "the control plane has not made its first admin yet"
@@ -418,11 +425,17 @@ class Supervisor:
         if name == "etcd":
             return self.etcd.command()
         skiff = [sys.executable, "-m", "skiff.cli", "--endpoint", s["endpoint"]]
+        if name == "registry" and s.get("insecure"):  # open: no users to check
+            return [*skiff, "registry", "serve", "--host", REGISTRY_HOST, "--port",
+                    str(s["registry_port"]), "--data", str(state / "registry")]
         if name == "registry":
             ensure_registry_auth_file(self.stack.registry_auth_file)
             return [*skiff, "registry", "serve", "--host", REGISTRY_HOST, "--port",
                     str(s["registry_port"]), "--data", str(state / "registry"),
                     "--auth-file", str(self.stack.registry_auth_file)]
+        if name == "controlplane" and s.get("insecure"):
+            return [*skiff, "controlplane", "serve", "--listen", s["endpoint"], "--insecure",
+                    "--etcd", f"127.0.0.1:{s['etcd_client_port']}"]
         if name == "controlplane":
             return [*skiff, "controlplane", "serve", "--listen", s["endpoint"],
                     "--machines-listen", f"127.0.0.1:{s['machines_port']}",
@@ -433,8 +446,9 @@ class Supervisor:
         n = self.names.index(name) - len(COMPONENTS) + 1
         many = len(self.names) - len(COMPONENTS) > 1
         # Local agents join with the token the control plane keeps in its state dir.
-        return [*skiff, "agent", "serve", "--state-dir", str(state / name),
-                "--join-token-file", str(state / "controlplane" / "join-token"),
+        join = ([] if s.get("insecure")
+                else ["--join-token-file", str(state / "controlplane" / "join-token")])
+        return [*skiff, "agent", "serve", "--state-dir", str(state / name), *join,
                 "--name", f"{socket.gethostname()}-{n}" if many else "",
                 "--stop-timeout", str(s["stop_timeout"]), *s["agent_args"]]
 
