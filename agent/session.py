@@ -148,11 +148,12 @@ class Agent:
                 threading.Thread(target=self._command_loop, name="commands",
                                  daemon=True).start()
                 self._follow_assignments()
-            except grpc.RpcError as exc:
+            except (grpc.RpcError, ValueError) as exc:  # ValueError: a channel stop() closed
                 if self._stop.is_set():
                     break
                 log.warning("control plane %s: %s; reconnecting in %.1fs", self.config.endpoint,
-                            _rpc_message(exc), backoff)
+                            _rpc_message(exc) if isinstance(exc, grpc.RpcError) else exc,
+                            backoff)
             self._close_channel()
             self._stop.wait(backoff * random.uniform(0.5, 1.5))
             backoff = min(backoff * 2, 10.0)
