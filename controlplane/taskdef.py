@@ -56,7 +56,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, TypeGuard, overload
+from typing import Any, Callable, Literal, TypeGuard, overload
 
 from controlplane.secretnames import secret_reference
 
@@ -705,7 +705,12 @@ def _parse_port_mapping(
     return PortMapping(container_port=container_port, host_port=host_port, protocol=protocol)
 
 
-def _parse_environment(value: object, path: str, out: _Collector) -> tuple[tuple[str, str], ...] | None:
+def _name_value_pairs(
+    value: object, path: str, out: _Collector, field_kinds: Mapping[str, str], what: str,
+    parse_entry: Callable[[dict, str], tuple[str, str] | None],
+) -> tuple[tuple[str, str], ...] | None:
+    """A list of objects, each checked against `field_kinds` and turned into a (name, value)
+    pair by `parse_entry(entry, entry_path)`; None when any entry had a problem (reported)."""
     if not _check_kind(value, "list", path, out):
         return None
     pairs: list[tuple[str, str]] = []
@@ -716,14 +721,17 @@ def _parse_environment(value: object, path: str, out: _Collector) -> tuple[tuple
             ok = False
             continue
         before = len(out.errors)
-        _walk_known_fields(
-            entry,
-            _KEY_VALUE_PAIR_FIELD_KINDS,
-            frozenset(_KEY_VALUE_PAIR_FIELD_KINDS),
-            entry_path,
-            out,
-            "an environment entry",
-        )
+        _walk_known_fields(entry, field_kinds, frozenset(field_kinds), entry_path, out, what)
+        pair = parse_entry(entry, entry_path)
+        if len(out.errors) != before or pair is None:
+            ok = False
+            continue
+        pairs.append(pair)
+    return tuple(pairs) if ok else None
+
+
+def _parse_environment(value: object, path: str, out: _Collector) -> tuple[tuple[str, str], ...] | None:
+    def entry_pair(entry: dict, entry_path: str) -> tuple[str, str] | None:
         name = entry.get("name")
         if "name" not in entry:
             out.error(_join(entry_path, "name"), "is required")
@@ -731,11 +739,10 @@ def _parse_environment(value: object, path: str, out: _Collector) -> tuple[tuple
             out.error(_join(entry_path, "name"), "must not be empty")
         env_value = entry.get("value", "")
         _check_kind(env_value, "string", _join(entry_path, "value"), out)
-        if len(out.errors) != before:
-            ok = False
-            continue
-        pairs.append((name, env_value))  # type: ignore[arg-type]  # str: no errors
-    return tuple(pairs) if ok else None
+        return (name, env_value)  # type: ignore[return-value]  # str once no error was added
+
+    return _name_value_pairs(value, path, out, _KEY_VALUE_PAIR_FIELD_KINDS,
+                             "an environment entry", entry_pair)
 
 
 def _secret_name(value: object, path: str, out: _Collector) -> str | None:
@@ -753,19 +760,9 @@ def _parse_secrets(
     value: object, path: str, environment: tuple[tuple[str, str], ...], out: _Collector
 ) -> tuple[tuple[str, str], ...] | None:
     """ECS's `secrets`: [{"name": ENV_VAR, "valueFrom": secret}], each variable once."""
-    if not _check_kind(value, "list", path, out):
-        return None
-    pairs: list[tuple[str, str]] = []
     seen = {name for name, _ in environment}
-    ok = True
-    for i, entry in enumerate(value):
-        entry_path = f"{path}[{i}]"
-        if not _check_kind(entry, "object", entry_path, out):
-            ok = False
-            continue
-        before = len(out.errors)
-        _walk_known_fields(entry, _SECRET_FIELD_KINDS, frozenset(_SECRET_FIELD_KINDS), entry_path,
-                           out, "a secret")
+
+    def entry_pair(entry: dict, entry_path: str) -> tuple[str, str] | None:
         name = entry.get("name")
         if "name" not in entry:
             out.error(_join(entry_path, "name"), "is required")
@@ -777,16 +774,13 @@ def _parse_secrets(
                 out.error(_join(entry_path, "name"), f"{name} is set twice (in environment or "
                                                      f"secrets)")
             seen.add(name)
-        secret = None
         if "valueFrom" not in entry:
             out.error(_join(entry_path, "valueFrom"), "is required")
-        else:
-            secret = _secret_name(entry["valueFrom"], _join(entry_path, "valueFrom"), out)
-        if len(out.errors) != before or secret is None:
-            ok = False
-            continue
-        pairs.append((name, secret))  # type: ignore[arg-type]  # str: no errors
-    return tuple(pairs) if ok else None
+            return None
+        secret = _secret_name(entry["valueFrom"], _join(entry_path, "valueFrom"), out)
+        return None if secret is None else (name, secret)  # type: ignore[return-value]
+
+    return _name_value_pairs(value, path, out, _SECRET_FIELD_KINDS, "a secret", entry_pair)
 
 
 def _parse_repository_credentials(value: object, path: str, out: _Collector) -> str | None:
