@@ -64,9 +64,26 @@ def loads(text: str | bytes, field: str, max_bytes: int, max_depth: int) -> Any:
     if nesting_depth(text, max_depth) > max_depth:
         raise BoundsError(field, f"nests deeper than {max_depth} levels")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BoundsError(field, f"not valid JSON: {exc}") from None
+        return json.loads(text, parse_constant=_no_constant, parse_int=_bounded_int)
+    except ValueError as exc:  # JSONDecodeError, or an integer of more than 4,300 digits
+        raise BoundsError(field, f"not valid JSON: {cut(str(exc), 200)}") from None
+
+
+MAX_INT_DIGITS = 40  # far beyond any count, size or port; Python's own limit is 4,300
+
+
+def _bounded_int(digits: str) -> int:
+    """An integer of at most MAX_INT_DIGITS digits (arithmetic on a 4,000-digit one would
+    make numbers Python refuses to print, in an error message of all places)."""
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(digits.lstrip('-'))} digits (at most "
+                         f"{MAX_INT_DIGITS})")
+    return int(digits)
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are Python's extensions, not JSON."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def cut(text: str, limit: int = MESSAGE_LIMIT) -> str:

@@ -52,6 +52,15 @@ def test_invalid_json_names_the_field():
         bounded.loads(b"{", "manifest", 100, 5)
 
 
+@pytest.mark.parametrize("text", ["9" * 5000, '{"memory": -' + "9" * 4000 + "}", "[NaN]",
+                                  '{"a": -Infinity}'],
+                         ids=["integer-over-4300-digits", "integer-of-4000-digits", "nan",
+                              "infinity"])
+def test_json_python_would_refuse_or_extend_is_invalid(text):
+    with pytest.raises(bounded.BoundsError, match="^taskDefinition: not valid JSON"):
+        bounded.loads(text, "taskDefinition", 65536, 32)
+
+
 def test_cut_counts_the_rest():
     assert bounded.cut("abc", 5) == "abc"
     assert bounded.cut("x" * 12, 5) == "xxxxx… (7 more characters)"
