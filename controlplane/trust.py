@@ -20,6 +20,7 @@ import logging
 import threading
 
 from controlplane.authz import Unauthenticated
+from controlplane.errors import InvalidParameter
 from controlplane.model import Keys, RevokedInstance, SealedRecord
 from controlplane.secretbox import SecretBox
 from controlplane.store import ABSENT, Conflict
@@ -31,6 +32,7 @@ __all__ = ["ClusterTrust", "ServerIdentity"]
 log = logging.getLogger("skiff.controlplane.trust")
 
 SERVER_CERT_TTL = dt.timedelta(days=30)
+MAX_CSR_BYTES = 16 * 1024  # a P-256 CSR is under 1 kB; an RSA-8192 one under 4 kB
 
 
 class ServerIdentity:
@@ -91,7 +93,14 @@ class ClusterTrust:
         return ServerIdentity(pki.key_pem(key), cert + ca.cert_pem, ca.cert_pem)
 
     def issue_agent_certificate(self, instance_id: str, csr_pem: bytes) -> bytes:
-        return self.ca().issue(csr_pem, instance_id, pki.AGENT, self.agent_cert_ttl)
+        """A certificate for the caller's CSR; a CSR that is not one is the caller's error."""
+        if len(csr_pem) > MAX_CSR_BYTES:
+            raise InvalidParameter("csr_pem", f"{len(csr_pem)} bytes is over the limit of "
+                                              f"{MAX_CSR_BYTES} bytes")
+        try:
+            return self.ca().issue(csr_pem, instance_id, pki.AGENT, self.agent_cert_ttl)
+        except pki.CertificateError as exc:
+            raise InvalidParameter("csr_pem", str(exc)) from None
 
     # -- the join token -----------------------------------------------------------------------
 
