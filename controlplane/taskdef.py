@@ -1219,7 +1219,9 @@ def _parse_containers(
         out.error(path, f"must contain at most {MAX_CONTAINERS} container definitions, got {len(value)}")
         ok = False
     seen_names: dict[str, int] = {}
-    for i, obj in enumerate(value):
+    # Only the first ones past the limit are checked too: 10,000 containers' problems would
+    # make an answer no one reads.
+    for i, obj in enumerate(value[:MAX_CONTAINERS + 1]):
         item_path = f"{path}[{i}]"
         container = _parse_container(obj, item_path, network_mode, task_memory_given, out)
         name = obj.get("name") if isinstance(obj, dict) else None

@@ -13,6 +13,7 @@ from controlplane.model import Cluster, Keys
 from controlplane.store import ABSENT
 from controlplane.types import ClusterSummary, Failure
 from controlplane.unit_of_work import UnitOfWork
+from skiffcore import bounded
 from skiffcore.status import TaskStatus
 
 __all__ = ["CLUSTER_NAME", "DEFAULT_CLUSTER", "Clusters", "cluster_name"]
@@ -25,7 +26,7 @@ def cluster_name(name: str) -> str:
     """A cluster's name from a name or ARN (empty: the default cluster), validated."""
     name = (name or DEFAULT_CLUSTER).rsplit("/", 1)[-1]
     if not CLUSTER_NAME.match(name):
-        raise InvalidParameter("cluster", f"invalid cluster name {name!r}")
+        raise InvalidParameter("cluster", f"invalid cluster name {bounded.cut(name, 300)!r}")
     return name
 
 
@@ -38,7 +39,7 @@ class Clusters:
         name = name or DEFAULT_CLUSTER
         if not CLUSTER_NAME.match(name):
             raise InvalidParameter("clusterName", "up to 255 letters, numbers, hyphens and "
-                                                  f"underscores, got {name!r}")
+                                                  f"underscores, got {bounded.cut(name, 300)!r}")
 
         def attempt() -> Cluster:
             existing = self.work.get(Cluster, Keys.cluster(name))
