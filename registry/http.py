@@ -111,6 +111,8 @@ def _read_json(request: Request) -> Any:
         return json.loads(body)
     except ValueError as exc:
         raise RegistryError("INVALID_PARAMETER", f"request body is not JSON: {exc}") from None
+    except RecursionError:  # the parser recurses once per level; no setting nests this deep
+        raise RegistryError("INVALID_PARAMETER", "request body nests too deeply") from None
 
 
 def _flag(query: dict[str, str], name: str) -> bool:
@@ -404,6 +406,8 @@ class AdminHandler:
 
     def update(self, request: Request, name: str) -> Response:
         document = _read_json(request)
+        if not isinstance(document, dict):
+            raise RegistryError("INVALID_PARAMETER", "the body must be a JSON object")
         changes = {}
         for flag in ("immutable", "public"):
             if flag in document:

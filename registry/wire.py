@@ -30,6 +30,7 @@ log = logging.getLogger("skiff.registry.http")
 
 _CHUNK = 1024 * 1024
 _MAX_LINE = 65536
+_HTTP_VERSION = re.compile(r"HTTP/[0-9]\.[0-9]")
 _MAX_HEADERS = 200
 # Unread request bodies up to this size are drained to keep the connection; bigger ones close it.
 _DRAIN_LIMIT = 1024 * 1024
@@ -382,7 +383,9 @@ class HTTPServer:
             return False
         method, target, version = (p.decode("latin-1") for p in parts)
         if version not in ("HTTP/1.1", "HTTP/1.0"):
-            self._simple(sock, 505)
+            # 505 only for a version HTTP could have (RFC 9110 15.6.6); anything else is a
+            # malformed request line, the client's error.
+            self._simple(sock, 505 if _HTTP_VERSION.fullmatch(version) else 400)
             return False
         fields: dict[str, str] = {}
         while True:

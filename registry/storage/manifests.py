@@ -48,7 +48,7 @@ def _media_type(document: dict, content_type: str | None) -> str:
     if declared is None:
         # OCI allows omitting mediaType; the shape tells the two OCI types apart.
         declared = OCI_INDEX if "manifests" in document else OCI_MANIFEST
-    if declared not in MANIFEST_MEDIA_TYPES:
+    if not isinstance(declared, str) or declared not in MANIFEST_MEDIA_TYPES:
         raise RegistryError("MANIFEST_INVALID", f"unsupported manifest media type {declared!r}",
                             {"mediaType": declared, "supported": sorted(MANIFEST_MEDIA_TYPES)})
     return declared
@@ -65,6 +65,9 @@ def _descriptor_list(document: dict, field_name: str) -> list:
 def _descriptor_digest(descriptor: object, field_name: str) -> Digest:
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("digest"), str):
         raise RegistryError("MANIFEST_INVALID", f"{field_name} must be a descriptor with a digest",
+                            {"field": field_name})
+    if not isinstance(descriptor.get("mediaType", ""), str):
+        raise RegistryError("MANIFEST_INVALID", f"{field_name}.mediaType must be a string",
                             {"field": field_name})
     size = descriptor.get("size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
