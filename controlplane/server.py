@@ -23,7 +23,7 @@ from controlplane.registry_access import RegistryAccess
 from controlplane.resources import ControlPlane
 from controlplane.secretbox import SecretBox
 from controlplane.store import EtcdStore, EtcdTls, Store
-from controlplane.trust import bootstrap_document
+from skiffcore.contexts import Context, bootstrap_document
 from skiffapi.v1 import agent_pb2_grpc, controlplane_pb2_grpc
 
 log = logging.getLogger("skiff.controlplane")
@@ -191,8 +191,8 @@ class ControlPlaneServer:
             write_private(security.join_token_file, f"{join_token}\n")
         token = self.control_plane.users.ensure_first_admin()
         if token and security.bootstrap_file:
-            write_private(security.bootstrap_file, bootstrap_document(
-                "admin", token, trust.ca().cert_pem, self.advertise))
+            write_private(security.bootstrap_file, bootstrap_document(Context(
+                self.advertise, trust.ca().cert_pem.decode(), token, "admin")))
             log.info("made the first admin user; its token is in %s", security.bootstrap_file)
 
     def _follow_users(self, registry: RegistryAccess) -> None:

@@ -15,7 +15,6 @@ node join token, and which instances' certificates are revoked.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import threading
 
@@ -144,9 +143,3 @@ class ClusterTrust:
     def revoked(self, identity: pki.Identity) -> bool:
         return identity.role == pki.AGENT and self.work.view.revoked(identity.name)
 
-
-def bootstrap_document(user: str, token: str, ca_pem: bytes, endpoint: str) -> str:
-    """What `controlplane serve --bootstrap-file` writes for `skiff up`: the first admin's
-    credential and how to reach the cluster (a secret: the file is 0600)."""
-    return json.dumps({"user": user, "token": token, "ca": ca_pem.decode(),
-                       "endpoint": endpoint}, indent=2)

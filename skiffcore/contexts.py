@@ -22,8 +22,8 @@ from pathlib import Path
 
 import grpc
 
-__all__ = ["ClientConfig", "Context", "ContextError", "bootstrap_context", "channel_for",
-           "config_path"]
+__all__ = ["ClientConfig", "Context", "ContextError", "bootstrap_context", "bootstrap_document",
+           "channel_for", "config_path"]
 
 
 class ContextError(Exception):
@@ -112,6 +112,13 @@ def channel_for(context: Context, options: list[tuple[str, int]] | None = None) 
         credentials = grpc.composite_channel_credentials(
             credentials, grpc.access_token_call_credentials(context.token))
     return grpc.secure_channel(context.endpoint, credentials, options=options)
+
+
+def bootstrap_document(context: Context) -> str:
+    """What a control plane writes to its bootstrap file (0600) when it makes the first admin:
+    that admin's context, which `bootstrap_context` reads back."""
+    return json.dumps({"endpoint": context.endpoint, "ca": context.ca, "token": context.token,
+                       "user": context.user}, indent=2)
 
 
 def bootstrap_context(path: Path) -> Context | None:
